@@ -1,0 +1,54 @@
+"""adteach: automatic differentiation for teaching.
+
+    import adteach as ad
+
+    def f(x1, x2):
+        return (ad.sin(x1 / x2) + x1 / x2 - ad.exp(x2)) * (x1 / x2 - ad.exp(x2))
+
+    ad.grad(f, argnums=(0, 1))(1.5, 0.5)   # reverse mode
+    ad.jvp(f, (1.5, 0.5), (1.0, 0.0))      # forward mode
+    ad.trace(f, 1.5, 0.5)                  # the evaluation trace
+
+The core (this package's top level) needs NumPy only. Drawing (``draw``),
+widgets (``explore``) and the notebook extension import Graphviz, ipywidgets
+and matplotlib lazily, the first time they are used.
+"""
+from .primitives import (ADError, DomainError, ShapeError, TABLE, abs, add, broadcast_to, cos, div, dot,
+                         exp, getitem, identity, log, matmul, maximum, mean, mul, neg, pow, relu, reshape,
+                         sigmoid, sin, sqrt, stack, sub, sum, tan, tanh, transpose)
+from .tape import Var, backprop, graph_nodes
+from .forward import Dual
+from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
+from .check import GradCheck, check_grad, numerical_diff, numerical_grad
+from .trace import Trace, trace
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "draw": ("adteach.draw", "draw"),
+    "Drawing": ("adteach.draw", "Drawing"),
+    "explore": ("adteach.explore", "explore"),
+    "Explorer": ("adteach.explore", "Explorer"),
+}
+
+
+def __getattr__(name):
+    """Import the drawing and widget layers only when first used (keeps `import adteach` fast)."""
+    if name in _LAZY:
+        import importlib
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'adteach' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython):
+    """`%load_ext adteach`: register the magics and rich display."""
+    from .ipython import load_ipython_extension as load
+    load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    from .ipython import unload_ipython_extension as unload
+    unload(ipython)

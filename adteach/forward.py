@@ -1,0 +1,141 @@
+"""Forward mode: dual numbers carry a value and a tangent through the computation.
+
+``Dual(1.5, 1.0)`` is the number 1.5 together with its derivative along the
+chosen direction (the *tangent*, written x' or x-dot). Each primitive of the
+table produces its value and, by the chain rule, its tangent:
+
+    out' = sum_i  (d out / d input_i) * input_i'
+
+using the same ``partials`` entries that reverse mode uses. One pass gives the
+derivative of every intermediate and of the output along one input direction:
+a Jacobian *column* per pass (reverse mode gives a *row* per pass).
+
+Structural primitives (sum, reshape, stack...) are linear, so the tangent is the
+primitive applied to the tangents; for matmul (linear in each input separately)
+it is a' @ b + a @ b'.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import primitives as P
+from .tape import _as_value, _fmt
+
+__all__ = ["Dual"]
+
+
+class Dual:
+    """A value with a tangent: ``Dual(value, tangent)``.
+
+    ``x = Dual(1.5, 1.0); y = Dual(0.5, 0.0)`` seeds x: afterwards ``f(x, y).tangent``
+    is df/dx. The names ``val`` and ``dot`` (as in many tutorials) also work.
+    """
+
+    __slots__ = ("value", "tangent")
+    _ad_priority = 2  # a Dual may hold Vars inside (differentiating forward mode)
+    __array_ufunc__ = None
+
+    def __init__(self, value, tangent=0.0):
+        self.value = value if _is_traced(value) else _as_value(value)
+        self.tangent = tangent if _is_traced(tangent) else _as_value(tangent)
+
+    val = property(lambda self: self.value)
+    dot = property(lambda self: self.tangent)
+
+    @classmethod
+    def _ad_apply(cls, prim, args, aux):
+        values = [a.value if type(a) is Dual else a for a in args]
+        out = P.apply(prim, *values, **aux)
+        if prim.vjp is not None and not prim.multilinear:  # linear: apply it to the tangents
+            tangents = [a.tangent if type(a) is Dual else 0.0 * a for a in args]
+            return Dual(out, P.apply(prim, *tangents, **aux))
+        tangent = None
+        for i, a in enumerate(args):
+            if type(a) is not Dual:
+                continue  # a constant: no tangent
+            if prim.vjp is not None:  # multilinear: a' @ b + a @ b'
+                swapped = list(values)
+                swapped[i] = a.tangent
+                part = P.apply(prim, *swapped, **aux)
+            else:
+                partial = prim.partials[i]
+                if partial is P.ONE:
+                    part = a.tangent
+                elif partial is P.MINUS_ONE:
+                    part = -a.tangent
+                else:
+                    part = partial(*values, out) * a.tangent
+            tangent = part if tangent is None else tangent + part
+        shape = np.shape(P._value(out))
+        if np.shape(P._value(tangent)) != shape:
+            tangent = P.broadcast_to(tangent, shape)
+        return Dual(out, tangent)
+
+    def __repr__(self):
+        return f"Dual(value={_fmt(P._value(self.value))}, tangent={_fmt(P._value(self.tangent))})"
+
+    @property
+    def shape(self):
+        return np.shape(P._value(self.value))
+
+    @property
+    def ndim(self):
+        return np.ndim(P._value(self.value))
+
+    @property
+    def T(self):
+        return P.transpose(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return P.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return P.mean(self, axis, keepdims)
+
+    def reshape(self, *shape):
+        return P.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def __getitem__(self, index):
+        return P.getitem(self, index=index)
+
+    def __len__(self):
+        return len(P._value(self.value))
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __float__(self):
+        return float(P._value(self.value))
+
+    def __lt__(self, o):
+        return P._value(self) < P._value(o)
+
+    def __le__(self, o):
+        return P._value(self) <= P._value(o)
+
+    def __gt__(self, o):
+        return P._value(self) > P._value(o)
+
+    def __ge__(self, o):
+        return P._value(self) >= P._value(o)
+
+    __hash__ = object.__hash__
+
+    __add__ = lambda s, o: P.add(s, o)
+    __radd__ = lambda s, o: P.add(o, s)
+    __sub__ = lambda s, o: P.sub(s, o)
+    __rsub__ = lambda s, o: P.sub(o, s)
+    __mul__ = lambda s, o: P.mul(s, o)
+    __rmul__ = lambda s, o: P.mul(o, s)
+    __truediv__ = lambda s, o: P.div(s, o)
+    __rtruediv__ = lambda s, o: P.div(o, s)
+    __pow__ = lambda s, o: P.pow(s, o)
+    __rpow__ = lambda s, o: P.pow(o, s)
+    __matmul__ = lambda s, o: P.matmul(s, o)
+    __rmatmul__ = lambda s, o: P.matmul(o, s)
+    __neg__ = lambda s: P.neg(s)
+    __abs__ = lambda s: P.abs(s)
+
+
+def _is_traced(x):
+    return hasattr(type(x), "_ad_apply")

@@ -1,0 +1,394 @@
+"""The table of primitives: every operation adteach can differentiate, defined once.
+
+A *primitive* is an operation whose derivative we write by hand. Everything else
+(forward mode, reverse mode, the evaluation trace, the graph drawings) reads the
+entries of ``TABLE`` and never re-derives anything.
+
+An entry holds:
+
+* ``fn``       -- how to compute the value (NumPy, or ``math`` for plain floats);
+* ``partials`` -- for *elementwise* operations, one local partial derivative per
+  input, ``d out / d input_i``, written with adteach's own functions (``cos``,
+  ``mul``...). Because they are written with traced operations, the backward pass
+  can itself be recorded, which is how higher derivatives work (grad of grad).
+  ``ONE`` and ``MINUS_ONE`` mark constant partials, so the sweep can skip a
+  multiplication;
+* ``vjp``      -- for *structural* operations (sum, matmul, reshape, ...), where a
+  "partial" would be a large Jacobian, the vector-Jacobian product instead:
+  ``vjp(g, i, *inputs, out=..., **aux)`` maps the output's adjoint ``g`` to input
+  ``i``'s share. These operations are linear, so their forward-mode tangent is the
+  operation itself applied to the tangents (``matmul``, linear in each input
+  separately, is marked ``multilinear``: a @ b' + a' @ b);
+* ``fmt`` / ``latex`` -- how the trace and the drawings write the operation;
+* ``labels``   -- how the drawings write each partial on its edge;
+* ``check``    -- an optional domain check that returns a message or ``None``.
+
+The functions students call (``ad.sin``, ``ad.exp``, ...) are at the bottom of
+this file. They accept plain numbers, NumPy arrays, ``Var`` (reverse mode) and
+``Dual`` (forward mode) alike: ``apply`` hands the work to whichever of those
+types is present, and plain numbers are simply computed.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["Primitive", "TABLE", "apply", "ADError", "DomainError", "ShapeError"]
+
+
+class ADError(Exception):
+    """Base class of every error adteach raises on purpose."""
+
+
+class DomainError(ADError, ValueError):
+    """A value (or a derivative) is undefined at the given input."""
+
+
+class ShapeError(ADError, ValueError):
+    """Array shapes that an operation cannot combine."""
+
+
+ONE = "ONE"  # marker: the partial derivative is the constant 1
+MINUS_ONE = "MINUS_ONE"  # marker: the partial derivative is the constant -1
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    fn: Callable[..., Any]
+    fmt: str
+    latex: str
+    partials: tuple = ()
+    vjp: Callable[..., Any] | None = None
+    labels: tuple = ()
+    check: Callable[..., str | None] | None = None
+    nargs: int | None = None  # None: as many as given (stack)
+    multilinear: bool = False  # structural and linear in each input separately (matmul)
+    aux_defaults: dict = field(default_factory=dict)
+
+    @property
+    def elementwise(self) -> bool:
+        return self.vjp is None
+
+    def __repr__(self) -> str:
+        return f"Primitive({self.name!r})"
+
+
+TABLE: dict[str, Primitive] = {}
+
+
+def _define(name, fn, fmt, latex, **kw) -> Primitive:
+    prim = Primitive(name, fn, fmt, latex, **kw)
+    TABLE[name] = prim
+    return prim
+
+
+def _unary(math_fn, np_fn):
+    """A value function that is fast on plain floats and works on arrays."""
+    return lambda x: math_fn(x) if type(x) is float else np_fn(x)
+
+
+# --- domain checks: each returns a message, or None when the input is fine ----
+class ShapeProblem(str):
+    """A check's message that is about shapes (raised as ShapeError)."""
+
+
+def _positive(what):
+    def check(x):
+        if np.any(np.asarray(x) <= 0):
+            return "defined only for inputs > 0"
+    return check
+
+
+def _check_sqrt(x):
+    if np.any(np.asarray(x) < 0):
+        return "defined only for inputs >= 0"
+
+
+def _check_div(a, b):
+    if np.any(np.asarray(b) == 0):
+        return "division by zero (the denominator is 0)"
+
+
+def _check_pow(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    if np.any((a < 0) & (b != np.round(b))):
+        return "a negative base needs an integer exponent"
+    if np.any((a == 0) & (b < 0)):
+        return "0 cannot be raised to a negative power"
+
+
+# --- elementwise partials that need a little care ------------------------------
+def _sqrt_partial(x, out):
+    if np.any(_value(out) == 0):
+        raise DomainError("sqrt: the derivative is undefined at 0 (it is infinite)")
+    return 0.5 / out
+
+
+def _log_partial(x, out):
+    return 1.0 / x
+
+
+def _pow_base(a, b, out):
+    return b * a ** (b - 1.0)
+
+
+def _pow_exponent(a, b, out):
+    if np.any(_value(a) <= 0):
+        raise DomainError(
+            "pow: the derivative with respect to the exponent needs a base > 0 "
+            "(it is out * log(base))")
+    return out * log(a)
+
+
+def _maximum_partial(mine, other):
+    """1 where this input wins, 0 where it loses, 1/2 at a tie (documented)."""
+    m, o = _value(mine), _value(other)
+    return np.where(m > o, 1.0, np.where(m == o, 0.5, 0.0)) if np.ndim(m) or np.ndim(o) \
+        else (1.0 if m > o else 0.5 if m == o else 0.0)
+
+
+def _step(x):
+    """Heaviside step used by relu's derivative; relu'(0) = 0 (documented)."""
+    v = _value(x)
+    return np.where(v > 0, 1.0, 0.0) if np.ndim(v) else (1.0 if v > 0 else 0.0)
+
+
+def _sign(x):
+    """abs'(x) = sign(x); at 0 we use 0, a subgradient (documented)."""
+    v = _value(x)
+    return np.sign(v) if np.ndim(v) else float(np.sign(v))
+
+
+def _value(x):
+    """The number inside a Var or Dual (partials need it for comparisons)."""
+    while hasattr(x, "value"):
+        x = x.value
+    return x
+
+
+# --- structural vector-Jacobian products ----------------------------------------
+def _sum_vjp(g, i, x, out, axis=None, keepdims=False):
+    shape = np.shape(_value(x))
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.isscalar(axis) else tuple(axis)
+        kept = [1 if (d in axes or d - len(shape) in axes) else n for d, n in enumerate(shape)]
+        g = reshape(g, tuple(kept))
+    return broadcast_to(g, shape)
+
+
+def _mean_vjp(g, i, x, out, axis=None, keepdims=False):
+    n = np.size(_value(x)) // max(np.size(_value(out)), 1)
+    return _sum_vjp(g, i, x, out, axis=axis, keepdims=keepdims) / float(n)
+
+
+def _matmul_vjp(g, i, a, b, out):
+    sa, sb = np.shape(_value(a)), np.shape(_value(b))
+    a2 = a if len(sa) == 2 else reshape(a, (1, -1))
+    b2 = b if len(sb) == 2 else reshape(b, (-1, 1))
+    rows, cols = np.shape(_value(a2))[0], np.shape(_value(b2))[1]
+    g2 = reshape(g, (rows, cols))
+    if i == 0:
+        return reshape(matmul(g2, transpose(b2)), sa)
+    return reshape(matmul(transpose(a2), g2), sb)
+
+
+def _check_matmul(a, b):
+    sa, sb = np.shape(a), np.shape(b)
+    if not (1 <= len(sa) <= 2 and 1 <= len(sb) <= 2):
+        return ShapeProblem(f"takes 1-D or 2-D arrays, got shapes {sa} and {sb}")
+    if sa[-1] != sb[0]:
+        return ShapeProblem(f"inner dimensions differ: shapes {sa} and {sb}")
+
+
+def _transpose_vjp(g, i, x, out, axes=None):
+    inverse = None if axes is None else tuple(np.argsort(axes))
+    return transpose(g, inverse)
+
+
+def _getitem_fn(x, index):
+    return np.asarray(x)[index]
+
+
+def _scatter_fn(g, index, shape):
+    z = np.zeros(shape)
+    np.add.at(z, index, g)
+    return z
+
+
+# --- the table -----------------------------------------------------------------
+# Elementwise operations: value, and one partial derivative per input.
+#                name      value                        text               LaTeX
+_define("add", lambda a, b: a + b, "{0} + {1}", "{0} + {1}",
+        partials=(ONE, ONE), labels=("1", "1"), nargs=2)
+_define("sub", lambda a, b: a - b, "{0} - {1}", "{0} - {1}",
+        partials=(ONE, MINUS_ONE), labels=("1", "-1"), nargs=2)
+_define("mul", lambda a, b: a * b, "{0} * {1}", "{0} \\cdot {1}",
+        partials=(lambda a, b, out: b, lambda a, b, out: a), labels=("{1}", "{0}"), nargs=2)
+_define("div", lambda a, b: a / b, "{0} / {1}", "\\frac{{{0}}}{{{1}}}",
+        partials=(lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
+        labels=("1/{1}", "-{0}/{1}²"), check=_check_div, nargs=2)
+_define("neg", lambda x: -x, "-{0}", "-{0}",
+        partials=(MINUS_ONE,), labels=("-1",), nargs=1)
+_define("pow", lambda a, b: a ** b, "{0} ** {1}", "{0}^{{{1}}}",
+        partials=(_pow_base, _pow_exponent),
+        labels=("{1}·{0}^({1}-1)", "{0}^{1}·log({0})"), check=_check_pow, nargs=2)
+_define("exp", _unary(math.exp, np.exp), "exp({0})", "\\exp({0})",
+        partials=(lambda x, out: out,), labels=("exp({0})",), nargs=1)
+_define("log", _unary(math.log, np.log), "log({0})", "\\ln({0})",
+        partials=(_log_partial,), labels=("1/{0}",), check=_positive("log"), nargs=1)
+_define("sin", _unary(math.sin, np.sin), "sin({0})", "\\sin({0})",
+        partials=(lambda x, out: cos(x),), labels=("cos({0})",), nargs=1)
+_define("cos", _unary(math.cos, np.cos), "cos({0})", "\\cos({0})",
+        partials=(lambda x, out: -sin(x),), labels=("-sin({0})",), nargs=1)
+_define("tan", _unary(math.tan, np.tan), "tan({0})", "\\tan({0})",
+        partials=(lambda x, out: 1.0 + out * out,), labels=("1 + tan²({0})",), nargs=1)
+_define("tanh", _unary(math.tanh, np.tanh), "tanh({0})", "\\tanh({0})",
+        partials=(lambda x, out: 1.0 - out * out,), labels=("1 - tanh²({0})",), nargs=1)
+_define("sqrt", _unary(math.sqrt, np.sqrt), "sqrt({0})", "\\sqrt{{{0}}}",
+        partials=(_sqrt_partial,), labels=("1/(2·sqrt({0}))",), check=_check_sqrt, nargs=1)
+_define("abs", _unary(builtins.abs, np.abs), "abs({0})", "|{0}|",
+        partials=(lambda x, out: _sign(x),), labels=("sign({0})",), nargs=1)
+_define("sigmoid", _unary(lambda x: 0.5 * (1.0 + math.tanh(0.5 * x)),
+                          lambda x: 0.5 * (1.0 + np.tanh(0.5 * x))),
+        "sigmoid({0})", "\\sigma({0})",
+        partials=(lambda x, out: out * (1.0 - out),), labels=("σ({0})(1-σ({0}))",), nargs=1)
+_define("relu", _unary(lambda x: x if x > 0 else 0.0, lambda x: np.maximum(x, 0.0)),
+        "relu({0})", "\\mathrm{{relu}}({0})",
+        partials=(lambda x, out: _step(x),), labels=("[{0} > 0]",), nargs=1)
+_define("maximum", np.maximum, "max({0}, {1})", "\\max({0}, {1})",
+        partials=(lambda a, b, out: _maximum_partial(a, b), lambda a, b, out: _maximum_partial(b, a)),
+        labels=("[{0} ≥ {1}]", "[{1} ≥ {0}]"), nargs=2)
+_define("identity", lambda x: x, "{0}", "{0}", partials=(ONE,), labels=("1",), nargs=1)
+
+# Structural operations: value, and a vector-Jacobian product per input.
+_define("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+        "sum({0})", "\\sum {0}", vjp=_sum_vjp, labels=("1",), nargs=1)
+_define("mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+        "mean({0})", "\\operatorname{{mean}}({0})", vjp=_mean_vjp, labels=("1/n",), nargs=1)
+_define("matmul", lambda a, b: np.matmul(a, b), "{0} @ {1}", "{0} {1}",
+        vjp=_matmul_vjp, labels=("{1}ᵀ", "{0}ᵀ"), check=_check_matmul, nargs=2, multilinear=True)
+_define("reshape", lambda x, shape: np.reshape(x, shape), "reshape({0})", "{0}",
+        vjp=lambda g, i, x, out, shape: reshape(g, np.shape(_value(x))), labels=("1",), nargs=1)
+_define("transpose", lambda x, axes=None: np.transpose(x, axes), "{0}ᵀ", "{0}^{{\\top}}",
+        vjp=_transpose_vjp, labels=("1",), nargs=1)
+_define("broadcast_to", lambda x, shape: np.broadcast_to(x, shape).copy(), "broadcast({0})", "{0}",
+        vjp=lambda g, i, x, out, shape: _unbroadcast(g, np.shape(_value(x))), labels=("1",), nargs=1)
+_define("getitem", _getitem_fn, "{0}[{index}]", "{0}_{{{index}}}",
+        vjp=lambda g, i, x, out, index: _scatter(g, index, np.shape(_value(x))), labels=("1",), nargs=1)
+_define("scatter", _scatter_fn, "scatter({0})", "{0}",
+        vjp=lambda g, i, x, out, index, shape: getitem(g, index), labels=("1",), nargs=1)
+_define("stack", lambda *xs: np.stack(xs), "stack({all})", "[{all}]",
+        vjp=lambda g, i, *xs, out: getitem(g, i), labels=("1",))
+
+
+def _unbroadcast(g, shape):
+    """Sum an adjoint back down to an input's shape (undoing NumPy broadcasting)."""
+    gshape = np.shape(_value(g))
+    if gshape == tuple(shape):
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + d for d, n in enumerate(shape) if n == 1 and gshape[lead + d] != 1)
+    g = sum(g, axis=axes) if axes else g
+    return reshape(g, tuple(shape)) if np.shape(_value(g)) != tuple(shape) else g
+
+
+# --- dispatch: who computes an operation? ----------------------------------------
+def apply(prim: Primitive, *args, **aux):
+    """Apply a primitive to plain values, Vars or Duals.
+
+    Types that take part in differentiation (``Var``, ``Dual``) define a
+    ``_ad_apply`` class method and an ``_ad_priority``; the highest priority among
+    the arguments wins (a Dual may hold Vars inside, so Dual > Var). With none of
+    them present the value is just computed.
+    """
+    carrier = None
+    for a in args:
+        t = type(a)
+        if hasattr(t, "_ad_apply") and (carrier is None or t._ad_priority > carrier._ad_priority):
+            carrier = t
+    if carrier is not None:
+        return carrier._ad_apply(prim, args, aux)
+    return evaluate(prim, args, aux)
+
+
+def evaluate(prim: Primitive, values, aux, names=None):
+    """Compute a primitive's value from plain numbers, with a clear error on bad input."""
+    if prim.check is not None:
+        problem = prim.check(*values)
+        if problem:
+            cls = ShapeError if isinstance(problem, ShapeProblem) else DomainError
+            raise _error(cls, prim, problem, values, names)
+    try:
+        return prim.fn(*values, **aux)
+    except ValueError as exc:
+        if "broadcast" in str(exc) or "shape" in str(exc) or "size" in str(exc):
+            shapes = " and ".join(str(np.shape(v)) for v in values)
+            raise _error(ShapeError, prim, f"shapes {shapes} cannot be combined ({exc})", values, names) from None
+        raise _error(DomainError, prim, str(exc), values, names) from None
+    except TypeError as exc:
+        types = ", ".join(type(v).__name__ for v in values)
+        raise _error(ADError, prim, f"unsupported input types ({types}): {exc}", values, names) from None
+
+
+def _error(cls, prim, problem, values, names):
+    shown = []
+    for k, v in enumerate(values):
+        label = names[k] if names and names[k] else f"input {k + 1}"
+        shown.append(f"{label} = {_short(v)}")
+    return cls(f"{prim.name}: {problem}; got {', '.join(shown)}")
+
+
+def _short(v):
+    if np.ndim(v) == 0:
+        return f"{float(v):.6g}" if isinstance(v, (int, float, np.number)) else repr(v)
+    return f"array of shape {np.shape(v)}"
+
+
+def _op(prim: Primitive):
+    def op(*args, **aux):
+        return apply(prim, *args, **aux)
+    op.__name__ = op.__qualname__ = prim.name
+    op.__doc__ = f"The primitive ``{prim.name}``: {prim.fmt.format('x', 'y', all='x, y', index='i')}."
+    return op
+
+
+add, sub, mul, div, neg, pow = (_op(TABLE[n]) for n in ("add", "sub", "mul", "div", "neg", "pow"))
+exp, log, sin, cos, tan, tanh = (_op(TABLE[n]) for n in ("exp", "log", "sin", "cos", "tan", "tanh"))
+sqrt, abs, sigmoid, relu, maximum, identity = (
+    _op(TABLE[n]) for n in ("sqrt", "abs", "sigmoid", "relu", "maximum", "identity"))
+matmul, broadcast_to, getitem = (_op(TABLE[n]) for n in ("matmul", "broadcast_to", "getitem"))
+_scatter = _op(TABLE["scatter"])
+
+
+def sum(x, axis=None, keepdims=False):
+    """Sum of the elements (along ``axis``)."""
+    return apply(TABLE["sum"], x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean of the elements (along ``axis``)."""
+    return apply(TABLE["mean"], x, axis=axis, keepdims=keepdims)
+
+
+def reshape(x, shape):
+    """Reshape an array."""
+    return apply(TABLE["reshape"], x, shape=tuple(np.atleast_1d(shape).tolist()) if np.ndim(shape) else (int(shape),))
+
+
+def transpose(x, axes=None):
+    """Transpose an array (reverse its axes, or permute them by ``axes``)."""
+    return apply(TABLE["transpose"], x, axes=None if axes is None else tuple(axes))
+
+
+def stack(xs):
+    """Stack scalars (or equal-shaped arrays) into one array along a new first axis."""
+    return apply(TABLE["stack"], *xs)
+
+
+dot = matmul

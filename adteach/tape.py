@@ -1,0 +1,350 @@
+"""Reverse mode: ``Var`` nodes record the computation, ``backprop`` sweeps it backwards.
+
+Every operation on a ``Var`` creates a new ``Var`` that remembers its primitive
+and its parents (the inputs, in order). Together they form the computational
+graph, and listed in creation order they are the *tape* (Wengert list):
+
+    v1 = v-1 / v0,  v2 = sin(v1),  ...,  v6 = v5 * v4
+
+Creation order is already a topological order (a node's parents always exist
+before it), so we never need a recursive depth-first search: ``graph_nodes``
+collects the nodes reachable from the output with an explicit stack and sorts
+them by their creation number. A chain a million operations deep is fine.
+
+``backprop`` then walks the tape backwards. For each node, with adjoint ``g``
+(d output / d node), it sends ``g * partial_i`` to parent ``i`` (or the
+primitive's vector-Jacobian product for structural operations); where several
+paths meet, their contributions add up. The partials are computed with
+adteach's own operations, so with ``create_graph=True`` the sweep itself is
+recorded as new ``Var`` nodes and can be differentiated again.
+
+Nodes hold no closures and point only to their parents, so a finished graph is
+freed by reference counting alone; the cycle collector has nothing to find.
+"""
+from __future__ import annotations
+
+import itertools
+from operator import attrgetter
+
+import numpy as np
+
+from . import primitives as P
+from .primitives import TABLE, ADError, ShapeError
+
+__all__ = ["Var", "backprop", "graph_nodes"]
+
+_creation = itertools.count()  # a process-wide counter: the tape's order, never shown
+
+
+def _as_value(x):
+    """Plain numbers become floats, sequences become float arrays."""
+    if type(x) is float:
+        return x
+    if isinstance(x, (bool, int, float, np.integer, np.floating)):
+        return float(x)
+    if isinstance(x, (list, tuple, np.ndarray)):
+        arr = np.asarray(x, dtype=float)
+        return arr
+    raise ADError(f"adteach works with numbers and NumPy arrays, not {type(x).__name__}: {x!r}")
+
+
+class Var:
+    """A value in the computational graph.
+
+    ``Var(1.5, name="x1")`` makes an input (a leaf). Operations on Vars return
+    new Vars, recording ``prim`` (which primitive made it) and ``parents``.
+    After ``y.backward()``, every node ``v`` of y's graph has ``v.grad`` = dy/dv.
+    """
+
+    __slots__ = ("value", "grad", "parents", "prim", "aux", "name", "_n", "__weakref__")
+    _ad_priority = 1
+    __array_ufunc__ = None  # make NumPy hand `array * var` over to Var.__rmul__
+
+    def __init__(self, value, name=None, *, _prim=None, _parents=(), _aux=None):
+        self.value = value if _prim is not None else _as_value(value)
+        self.grad = None
+        self.parents = _parents
+        self.prim = _prim
+        self.aux = _aux
+        self.name = name
+        self._n = next(_creation)
+
+    # --- recording an operation -------------------------------------------
+    @classmethod
+    def _ad_apply(cls, prim, args, aux):
+        """Compute ``prim`` on the arguments' values and record the new node."""
+        parents = tuple(a if type(a) is Var else _as_value(a) for a in args)
+        values = [p.value if type(p) is Var else p for p in parents]
+        if prim.check is None and not aux:
+            try:
+                value = prim.fn(*values)
+            except (ValueError, TypeError, ArithmeticError):
+                value = P.evaluate(prim, values, aux, _names(parents))  # raises a clear error
+        else:
+            value = P.evaluate(prim, values, aux, _names(parents))
+        return Var(value, _prim=prim, _parents=parents, _aux=aux or None)
+
+    # --- reverse mode ---------------------------------------------------------
+    def backward(self, gradient=None, *, create_graph=False, accumulate=False):
+        """Compute d self / d v for every node v of the graph and store it in ``v.grad``.
+
+        By default each call *replaces* the ``.grad`` of every node in this graph,
+        so calling ``backward()`` twice gives the same numbers twice. With
+        ``accumulate=True`` the new gradients are added to the existing ones
+        (PyTorch's behaviour, useful for summing over several losses).
+        ``gradient`` is the seed (the adjoint of ``self``); it defaults to 1 for a
+        scalar output. ``create_graph=True`` records the backward pass, so the
+        gradients are themselves Vars that can be differentiated again.
+        """
+        adjoints = backprop(self, gradient, create_graph=create_graph)
+        for node, g in adjoints.items():
+            if accumulate and node.grad is not None:
+                node.grad = node.grad + g
+            else:
+                node.grad = g
+        return None
+
+    def zero_grad(self):
+        """Set ``.grad`` to zero on every node of this graph."""
+        for node in graph_nodes(self):
+            node.grad = np.zeros_like(node.value) if np.ndim(node.value) else 0.0
+
+    # --- conveniences -----------------------------------------------------------
+    @property
+    def op(self) -> str:
+        """The primitive's name, or 'input' for a leaf."""
+        return self.prim.name if self.prim is not None else "input"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.prim is None
+
+    @property
+    def shape(self):
+        return np.shape(self.value)
+
+    @property
+    def ndim(self):
+        return np.ndim(self.value)
+
+    @property
+    def size(self):
+        return np.size(self.value)
+
+    @property
+    def T(self):
+        return P.transpose(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return P.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return P.mean(self, axis, keepdims)
+
+    def reshape(self, *shape):
+        return P.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def exp(self):
+        return P.exp(self)
+
+    def log(self):
+        return P.log(self)
+
+    def tanh(self):
+        return P.tanh(self)
+
+    def relu(self):
+        return P.relu(self)
+
+    def sigmoid(self):
+        return P.sigmoid(self)
+
+    def item(self) -> float:
+        return float(np.asarray(self.value).item())
+
+    def __float__(self):
+        if self.ndim:
+            raise ShapeError(f"only a scalar Var converts to float; this one has shape {self.shape}")
+        return float(self.value)
+
+    def __len__(self):
+        if not self.ndim:
+            raise ShapeError("a scalar Var has no length")
+        return len(self.value)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, index):
+        return P.getitem(self, index=index)
+
+    def __repr__(self):
+        name = f", name={self.name!r}" if self.name else ""
+        grad = ""
+        if self.grad is not None:
+            g = self.grad.value if type(self.grad) is Var else self.grad
+            grad = f", grad={_fmt(g)}"
+        return f"Var({_fmt(self.value)}{name}{grad})"
+
+    # comparisons compare values (for `if x > 0:` in user code); they are not differentiated
+    def __lt__(self, other):
+        return self.value < _plain(other)
+
+    def __le__(self, other):
+        return self.value <= _plain(other)
+
+    def __gt__(self, other):
+        return self.value > _plain(other)
+
+    def __ge__(self, other):
+        return self.value >= _plain(other)
+
+    __hash__ = object.__hash__
+
+    # arithmetic: each operator is one primitive of the table
+    def __add__(self, other):
+        return _binary(ADD, self, other)
+
+    def __radd__(self, other):
+        return _binary(ADD, other, self)
+
+    def __sub__(self, other):
+        return _binary(SUB, self, other)
+
+    def __rsub__(self, other):
+        return _binary(SUB, other, self)
+
+    def __mul__(self, other):
+        return _binary(MUL, self, other)
+
+    def __rmul__(self, other):
+        return _binary(MUL, other, self)
+
+    def __truediv__(self, other):
+        return _binary(DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return _binary(DIV, other, self)
+
+    def __pow__(self, other):
+        return _binary(POW, self, other)
+
+    def __rpow__(self, other):
+        return _binary(POW, other, self)
+
+    def __matmul__(self, other):
+        return P.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return P.matmul(other, self)
+
+    def __neg__(self):
+        return Var._ad_apply(NEG, (self,), {})
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return P.abs(self)
+
+
+ADD, SUB, MUL, DIV, POW, NEG = (TABLE[n] for n in ("add", "sub", "mul", "div", "pow", "neg"))
+_FAST = (Var, float, int)
+
+
+def _binary(prim, a, b):
+    """The fast path for Var arithmetic; anything unusual goes through `apply`."""
+    if type(a) in _FAST and type(b) in _FAST:
+        return Var._ad_apply(prim, (a, b), {})
+    return P.apply(prim, a, b)
+
+
+def _plain(x):
+    return x.value if type(x) is Var else x
+
+
+def _names(parents):
+    return [p.name if type(p) is Var else "constant" for p in parents]
+
+
+def _fmt(v):
+    if np.ndim(v) == 0:
+        return f"{float(v):.6g}"
+    return np.array2string(np.asarray(v), precision=4, threshold=8, separator=", ")
+
+
+# --- the reverse sweep ---------------------------------------------------------------
+def graph_nodes(output: Var, stop=()) -> list:
+    """All Vars that ``output`` depends on, in topological (creation) order.
+
+    Iterative: an explicit stack instead of recursion. Nodes in ``stop`` are
+    included but not expanded (used when differentiating with respect to them).
+    """
+    seen = {output}
+    stack = [output]
+    while stack:
+        node = stack.pop()
+        if node in stop:
+            continue
+        for p in node.parents:
+            if type(p) is Var and p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return sorted(seen, key=attrgetter("_n"))
+
+
+def backprop(output: Var, seed=None, *, create_graph=False, stop=()) -> dict:
+    """The reverse sweep: return ``{node: d output / d node}`` for the whole graph.
+
+    ``seed`` is the output's adjoint (1 for a scalar). With ``create_graph`` the
+    adjoints are computed with Var operations (so they can be differentiated).
+    """
+    if type(output) is not Var:
+        raise ADError(f"backward() needs a Var output, got {type(output).__name__}")
+    if seed is None:
+        if output.ndim:
+            raise ShapeError(
+                f"backward() on an output of shape {output.shape} needs a seed: pass "
+                f"gradient= an array of that shape (or use jacrev for the whole Jacobian)")
+        seed = 1.0
+    elif type(seed) is not Var:
+        seed = _as_value(seed)
+        if np.shape(seed) != output.shape:
+            raise ShapeError(f"the seed has shape {np.shape(seed)} but the output has shape {output.shape}")
+    adjoint = {output: seed}
+    for node in reversed(graph_nodes(output, stop)):
+        prim = node.prim
+        if prim is None or node in stop:
+            continue
+        g = adjoint.get(node)
+        if g is None:  # does not influence the output
+            continue
+        if create_graph:
+            inputs, out = node.parents, node
+        else:
+            inputs = [p.value if type(p) is Var else p for p in node.parents]
+            out = node.value
+        for i, parent in enumerate(node.parents):
+            if type(parent) is not Var:
+                continue  # constants need no adjoint
+            contribution = _local_vjp(prim, i, g, inputs, out, node.aux)
+            previous = adjoint.get(parent)
+            adjoint[parent] = contribution if previous is None else previous + contribution
+    return adjoint
+
+
+def _local_vjp(prim, i, g, inputs, out, aux):
+    """Parent i's share of the adjoint g: g * partial_i, or the primitive's vjp."""
+    if prim.vjp is not None:
+        return prim.vjp(g, i, *inputs, out=out, **(aux or {}))
+    partial = prim.partials[i]
+    if partial is P.ONE:
+        c = g
+    elif partial is P.MINUS_ONE:
+        c = -g
+    else:
+        c = g * partial(*inputs, out)
+    shape = np.shape(inputs[i].value if type(inputs[i]) is Var else inputs[i])
+    if np.shape(c.value if type(c) is Var else c) != shape:
+        c = P._unbroadcast(c, shape)  # broadcasting in the forward pass: sum back
+    return c

@@ -1,0 +1,324 @@
+"""The evaluation trace: the Wengert list as a table, numbered as in Griewank & Walther.
+
+For f(x1, x2) the inputs are v-1 = x1 and v0 = x2 (with n inputs: v(1-n) ... v0),
+then every elementary operation gets the next number v1, v2, ... in the order it
+ran. Each row shows the operation, its primal value, its tangent (forward mode,
+for the seed direction) and its adjoint (reverse mode, for the output seed 1):
+
+    A. Griewank and A. Walther, Evaluating Derivatives, 2nd ed., SIAM 2008, ch. 1.
+
+A ``Trace`` also knows the *steps* of both sweeps, so drawings and widgets can show
+the state after k steps (``forward_state(k)``, ``reverse_state(k)``), and the local
+partial derivative on every edge. The graph drawings and the explorer read only this.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import primitives as P
+from .forward import Dual
+from .primitives import ADError
+from .tape import Var, _as_value, _local_vjp, backprop, graph_nodes
+from .transforms import _param_names
+
+__all__ = ["trace", "Trace", "Row", "Edge"]
+
+MAX_ROWS_SHOWN = 40  # longer traces are shown with the middle elided
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str        # "v-1", "v0", "v1", ...
+    label: str       # the user's name for an input ("x1"), "y" for the output, else ""
+    op: str          # "input", "sin", "mul", ...
+    expr: str        # "v-1 / v0"
+    latex: str       # "\\frac{v_{-1}}{v_{0}}"
+    primal: Any
+    tangent: Any
+    adjoint: Any
+    node: Any = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    parent: str      # trace name of the input node
+    child: str       # trace name of the operation node
+    index: int       # which input of the child
+    label: str       # the partial derivative written symbolically, e.g. "cos(v1)"
+    partial: Any     # its value (None for structural operations such as sum or matmul)
+
+
+def _num(v, digits=7):
+    """A short, deterministic text for a number or an array."""
+    v = P._value(v)
+    if v is None:
+        return ""
+    if np.ndim(v) == 0:
+        x = float(v)
+        return "0" if x == 0 else f"{x:.{digits}g}"
+    arr = np.asarray(v, dtype=float)
+    return np.array2string(arr, precision=4, threshold=6, separator=", ", suppress_small=True).replace("\n", "")
+
+
+def _latex_name(name):
+    return f"v_{{{name[1:]}}}"
+
+
+class Trace:
+    """The evaluation trace of one computation (see ``trace``)."""
+
+    def __init__(self, output, inputs=(), input_labels=(), tangent_seed=None, adjoint_seed=None, title=None):
+        if type(output) is not Var:
+            raise ADError("trace: the function's output does not depend on its inputs "
+                          f"(it returned {type(output).__name__} {output!r}), so there is nothing to trace")
+        nodes = graph_nodes(output)
+        leaves = [n for n in nodes if n.prim is None]
+        ordered_inputs = [v for v in inputs if v in set(leaves)] + [v for v in leaves if v not in set(inputs)]
+        ops = [n for n in nodes if n.prim is not None]
+        self.output = output
+        self.inputs = ordered_inputs
+        self.nodes = ordered_inputs + ops
+        n_in = len(ordered_inputs)
+        self.names = {node: f"v{k - n_in + 1}" for k, node in enumerate(self.nodes)}
+        labels = dict(zip(inputs, input_labels))
+        self.labels = {v: labels.get(v) or v.name or self.names[v] for v in ordered_inputs}
+        self.title = title
+
+        # the forward sweep: tangents, using the same partials as Dual numbers
+        tangent_seed = list(tangent_seed) if tangent_seed is not None else [1.0]
+        self.tangent_seed = [
+            _as_value(tangent_seed[k]) * np.ones_like(v.value) if k < len(tangent_seed) else 0.0 * v.value
+            for k, v in enumerate(ordered_inputs)]
+        tangent = dict(zip(ordered_inputs, self.tangent_seed))
+        for node in ops:
+            args = [Dual(p.value, tangent[p]) if type(p) is Var else p for p in node.parents]
+            tangent[node] = P.apply(node.prim, *args, **(node.aux or {})).tangent
+        self.tangents = tangent
+
+        # the reverse sweep: adjoints
+        if adjoint_seed is None:
+            adjoint_seed = np.ones_like(output.value) if output.ndim else 1.0
+        self.adjoint_seed = _as_value(adjoint_seed)
+        adj = backprop(output, self.adjoint_seed)
+        self.adjoints = {n: adj.get(n, np.zeros_like(n.value) if np.ndim(n.value) else 0.0) for n in self.nodes}
+
+        self.rows = [self._row(n) for n in self.nodes]
+        self.edges = [e for n in ops for e in self._edges(n)]
+
+    # --- building rows and edges -------------------------------------------------
+    def _ref(self, p):
+        return self.names[p] if type(p) is Var else _num(p)
+
+    def expr(self, node, latex=False):
+        """The operation of a node written with the names of its inputs."""
+        if node.prim is None:
+            return self.labels[node]
+        refs = [(_latex_name(self.names[p]) if latex else self.names[p]) if type(p) is Var else _num(p)
+                for p in node.parents]
+        template = node.prim.latex if latex else node.prim.fmt
+        aux = node.aux or {}
+        return template.format(*refs, all=", ".join(refs), index=_index_text(aux.get("index")))
+
+    def _row(self, node):
+        label = self.labels.get(node, "") if node.prim is None else ("y" if node is self.output else "")
+        return Row(self.names[node], label, node.op, self.expr(node), self.expr(node, latex=True),
+                   node.value, self.tangents[node], self.adjoints[node], node)
+
+    def _edges(self, node):
+        inputs = [p.value if type(p) is Var else p for p in node.parents]
+        for i, p in enumerate(node.parents):
+            if type(p) is not Var:
+                continue
+            prim = node.prim
+            refs = [self._ref(q) for q in node.parents]
+            label = prim.labels[i].format(*refs) if i < len(prim.labels) else "1"
+            if prim.vjp is not None:
+                partial = None
+            elif prim.partials[i] is P.ONE:
+                partial = 1.0
+            elif prim.partials[i] is P.MINUS_ONE:
+                partial = -1.0
+            else:
+                partial = prim.partials[i](*inputs, node.value)
+            yield Edge(self.names[p], self.names[node], i, label, partial)
+
+    # --- results -----------------------------------------------------------------
+    @property
+    def value(self):
+        return self.output.value
+
+    @property
+    def gradient(self):
+        """The adjoints of the inputs: the gradient (for adjoint seed 1)."""
+        return tuple(self.adjoints[v] for v in self.inputs)
+
+    @property
+    def tangent(self):
+        """The output's tangent: the directional derivative along the tangent seed."""
+        return self.tangents[self.output]
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, name):
+        """A row by trace name: ``t["v3"]``."""
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(f"no node {name!r} in this trace (it has {self.rows[0].name} to {self.rows[-1].name})")
+
+    # --- step-through ---------------------------------------------------------------
+    @property
+    def forward_order(self):
+        """Trace names in the order the forward sweep computes them."""
+        return [self.names[n] for n in self.nodes]
+
+    @property
+    def reverse_order(self):
+        """Trace names of the operations in the order the reverse sweep processes them."""
+        return [self.names[n] for n in reversed(self.nodes) if n.prim is not None]
+
+    def forward_state(self, k):
+        """Tangents known after k steps of the forward sweep: {name: tangent or None}."""
+        known = set(self.nodes[:max(k, 0)])
+        return {self.names[n]: (self.tangents[n] if n in known else None) for n in self.nodes}
+
+    def reverse_state(self, k):
+        """The reverse sweep after k steps (k operations processed, output first).
+
+        Returns ``(adjoints, current)``: ``adjoints`` maps each trace name to its
+        adjoint *so far* (None while nothing has reached it; a partial sum while some
+        paths are still to come), and ``current`` is the name of the node processed
+        at step k (None for k = 0).
+        """
+        order = [n for n in reversed(self.nodes) if n.prim is not None]
+        k = max(0, min(k, len(order)))
+        acc = {self.output: self.adjoint_seed}
+        for node in order[:k]:
+            g = self.adjoints[node]
+            inputs = [p.value if type(p) is Var else p for p in node.parents]
+            for i, p in enumerate(node.parents):
+                if type(p) is Var:
+                    c = _local_vjp(node.prim, i, g, inputs, node.value, node.aux)
+                    acc[p] = c if p not in acc else acc[p] + c
+        current = self.names[order[k - 1]] if k else None
+        return {self.names[n]: acc.get(n) for n in self.nodes}, current
+
+    @property
+    def n_steps(self):
+        return len(self.reverse_order)
+
+    # --- text, HTML, LaTeX -------------------------------------------------------------
+    def _display_rows(self):
+        rows = self.rows
+        if len(rows) > MAX_ROWS_SHOWN:
+            head, tail = rows[:MAX_ROWS_SHOWN - 10], rows[-10:]
+            return head, len(rows) - len(head) - len(tail), tail
+        return rows, 0, []
+
+    def _cells(self, row):
+        name = f"{row.name} = {row.label}" if row.label else row.name
+        return [name, row.expr, _num(row.primal), _num(row.tangent), _num(row.adjoint)]
+
+    HEADER = ("v", "operation", "primal", "tangent", "adjoint")
+
+    def _caption(self):
+        seeds = ", ".join(f"{self.labels[v]}' = {_num(t)}" for v, t in zip(self.inputs, self.tangent_seed))
+        title = self.title or "Evaluation trace"
+        return f"{title}  (tangent seed: {seeds}; adjoint seed: ȳ = {_num(self.adjoint_seed)})"
+
+    def to_text(self):
+        head, skipped, tail = self._display_rows()
+        table = [list(self.HEADER)] + [self._cells(r) for r in head]
+        if skipped:
+            table.append([f"... {skipped} rows ...", "", "", "", ""])
+        table += [self._cells(r) for r in tail]
+        widths = [max(len(r[c]) for r in table) for c in range(5)]
+        lines = [self._caption()]
+        for r in table:
+            lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        return "\n".join(lines)
+
+    __str__ = to_text
+
+    def __repr__(self):
+        return self.to_text()
+
+    def _repr_html_(self):
+        head, skipped, tail = self._display_rows()
+        th = "".join(f"<th>{h}</th>" for h in self.HEADER)
+
+        def tr(r):
+            cells = self._cells(r)
+            style = ' style="font-weight:bold"' if r.node is self.output else ""
+            return f"<tr{style}>" + "".join(
+                f'<td style="text-align:{"left" if c < 2 else "right"};font-family:monospace">'
+                f"{html.escape(cell)}</td>" for c, cell in enumerate(cells)) + "</tr>"
+        body = "".join(tr(r) for r in head)
+        if skipped:
+            body += f'<tr><td colspan="5">… {skipped} rows …</td></tr>'
+        body += "".join(tr(r) for r in tail)
+        return (f'<table class="adteach-trace"><caption>{html.escape(self._caption())}</caption>'
+                f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>")
+
+    def to_latex(self):
+        """The trace as a LaTeX ``tabular`` (for slides and papers)."""
+        lines = [r"\begin{tabular}{llrrr}", r"$v_i$ & operation & primal & tangent & adjoint \\ \hline"]
+        for r in self.rows:
+            name = _latex_name(r.name) + (f" = {r.label}" if r.label else "")
+            lines.append(f"${name}$ & ${r.latex}$ & {_num(r.primal)} & {_num(r.tangent)} & {_num(r.adjoint)} \\\\")
+        lines.append(r"\end{tabular}")
+        return "\n".join(lines)
+
+    def reverse_text(self):
+        """The adjoint trace, statement by statement, as in Griewank & Walther:
+
+        ``v̄4 += v̄6 * v5`` ... (the local partial is written symbolically).
+        """
+        lines = [f"{self.names[self.output]}̄ = {_num(self.adjoint_seed)}"]
+        by_child = {}
+        for e in self.edges:
+            by_child.setdefault(e.child, []).append(e)
+        for name in self.reverse_order:
+            for e in by_child.get(name, []):
+                factor = "" if e.label == "1" else f" * {e.label}" if not e.label.startswith("-") else f" * ({e.label})"
+                lines.append(f"{e.parent}̄ += {name}̄{factor}")
+        return "\n".join(lines)
+
+
+def _index_text(index):
+    if index is None:
+        return ""
+    if isinstance(index, tuple):
+        return ", ".join(_index_text(i) for i in index)
+    if isinstance(index, slice):
+        return f"{'' if index.start is None else index.start}:{'' if index.stop is None else index.stop}"
+    return str(index)
+
+
+def trace(f, *args, seed=None, adjoint_seed=None):
+    """The evaluation trace of ``f`` at ``args`` (or of an already computed Var).
+
+    ``seed`` is the tangent direction (default: the first input, x1' = 1, others 0);
+    ``adjoint_seed`` the output's adjoint (default 1). The result prints as a table,
+    shows as HTML in Jupyter and has ``to_latex()``; its ``rows`` hold the numbers.
+    """
+    if type(f) is Var:
+        if args:
+            raise ADError("trace(y) takes a Var alone; to trace a function, call trace(f, *args)")
+        return Trace(f, tangent_seed=seed, adjoint_seed=adjoint_seed)
+    if not callable(f):
+        raise ADError(f"trace needs a function and its arguments (or a Var), got {type(f).__name__}")
+    names = _param_names(f, len(args))
+    leaves = [a if type(a) is Var else Var(_as_value(a), name=n) for a, n in zip(args, names)]
+    out = f(*leaves)
+    if isinstance(out, (list, tuple)):
+        out = P.stack(out)
+    fname = getattr(f, "__name__", "f")
+    at = ", ".join(f"{n}={_num(v.value)}" for n, v in zip(names, leaves))
+    title = f"Evaluation trace of {fname if fname != '<lambda>' else 'f'} at {at}"
+    return Trace(out, leaves, [v.name or n for v, n in zip(leaves, names)], seed, adjoint_seed, title)

@@ -1,0 +1,243 @@
+"""JAX-style function transforms built on the two modes.
+
+``grad(f)`` returns a new function computing the gradient of ``f``; it runs ``f``
+on ``Var`` inputs (recording the graph) and sweeps backwards. ``jvp`` runs ``f``
+on ``Dual`` inputs (forward mode). ``jacfwd`` builds a Jacobian column by column
+with forward passes, ``jacrev`` row by row with reverse passes.
+
+Transforms nest: when an argument is already a ``Var`` (an outer transform is
+recording), the inner one records its own backward pass too (``create_graph``),
+so ``grad(grad(f))`` and ``hessian`` are exact, not finite differences.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import primitives as P
+from .forward import Dual
+from .primitives import ADError, ShapeError
+from .tape import Var, _as_value, backprop
+
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"]
+
+
+def _argnums_tuple(argnums, nargs, fname):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ADError(f"{fname}: argnums={argnums!r} but the function was called with {nargs} argument(s)")
+    return tuple(a % nargs for a in nums)
+
+
+def _name(f):
+    return getattr(f, "__name__", type(f).__name__)
+
+
+def _param_names(f, n):
+    try:
+        import inspect
+        params = [p.name for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"x{i + 1}" for i in range(n)]
+
+
+def _record(f, args, argnums):
+    """Call f with Var leaves in the argnums positions.
+
+    Returns (output, leaves, nested). ``nested`` is True when some argument is
+    already a Var (an outer transform is recording): then each leaf is an
+    identity node attached to it, so the outer graph continues through us.
+    """
+    nested = any(type(a) is Var for a in args)
+    names = _param_names(f, len(args))
+    call_args = list(args)
+    leaves = []
+    for i in argnums:
+        a = args[i]
+        leaf = P.identity(a) if type(a) is Var else Var(_as_value(a), name=names[i])
+        if type(a) is Var:
+            leaf.name = names[i]
+        call_args[i] = leaf
+        leaves.append(leaf)
+    return f(*call_args), leaves, nested
+
+
+def _adjoints_for(out, leaves, seed, nested):
+    if type(out) is not Var:  # the output does not depend on the inputs
+        return [_zeros_like(leaf) for leaf in leaves]
+    adj = backprop(out, seed, create_graph=nested, stop=set(leaves))
+    return [adj.get(leaf, None) if adj.get(leaf, None) is not None else _zeros_like(leaf) for leaf in leaves]
+
+
+def _zeros_like(leaf):
+    return np.zeros_like(leaf.value) if np.ndim(leaf.value) else 0.0
+
+
+def _unwrap(x, nested):
+    return x if nested or type(x) is not Var else x.value
+
+
+def _scalar_output(out, fname, f):
+    value = out.value if type(out) is Var else out
+    if isinstance(value, Dual):
+        raise ADError(f"{fname} of a function that uses forward mode inside is not supported; "
+                      "use jacrev or nest forward mode outside")
+    if np.ndim(value) != 0:
+        raise ShapeError(
+            f"{fname}({_name(f)}) needs a scalar output, but {_name(f)} returned shape {np.shape(value)}; "
+            "use jacrev/jacfwd for the Jacobian, or vjp with a seed")
+
+
+def value_and_grad(f, argnums=0):
+    """Return a function computing ``(f(*args), gradient)``.
+
+    With an int ``argnums`` the gradient has the shape of that argument; with a
+    tuple it is a tuple of gradients, one per listed argument.
+    """
+    @functools.wraps(f)
+    def wrapper(*args):
+        nums = _argnums_tuple(argnums, len(args), "grad")
+        out, leaves, nested = _record(f, args, nums)
+        _scalar_output(out, "grad", f)
+        grads = _adjoints_for(out, leaves, None, nested)
+        grads = [_unwrap(g, nested) for g in grads]
+        value = _unwrap(out, nested)
+        return value, (grads[0] if isinstance(argnums, int) else tuple(grads))
+    return wrapper
+
+
+def grad(f, argnums=0):
+    """Return a function computing the gradient of scalar-valued ``f``.
+
+    ``grad(f)(x, y)`` is df/dx (JAX's convention: ``argnums=0``);
+    ``grad(f, argnums=(0, 1))(x, y)`` is (df/dx, df/dy).
+    """
+    vg = value_and_grad(f, argnums)
+
+    @functools.wraps(f)
+    def wrapper(*args):
+        return vg(*args)[1]
+    return wrapper
+
+
+def vjp(f, *primals):
+    """Reverse mode: return ``(f(*primals), pullback)``.
+
+    ``pullback(ybar)`` returns the tuple of ``ybar``-weighted gradients, one per primal.
+    """
+    nums = tuple(range(len(primals)))
+    out, leaves, nested = _record(f, primals, nums)
+
+    def pullback(ybar):
+        return tuple(_unwrap(g, nested) for g in _adjoints_for(out, leaves, ybar, nested))
+    return _unwrap(out, nested), pullback
+
+
+def jvp(f, primals, tangents):
+    """Forward mode: return ``(f(*primals), directional derivative along tangents)``."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ADError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    duals = []
+    for k, (p, t) in enumerate(zip(primals, tangents)):
+        pv, tv = (p if type(p) is Var else _as_value(p)), (t if type(t) is Var else _as_value(t))
+        if np.shape(P._value(pv)) != np.shape(P._value(tv)):
+            raise ShapeError(f"jvp: argument {k + 1} has shape {np.shape(P._value(pv))} "
+                             f"but its tangent has shape {np.shape(P._value(tv))}")
+        duals.append(Dual(pv, tv))
+    out = f(*duals)
+    if isinstance(out, (tuple, list)):
+        return (type(out)(_dual_parts(o)[0] for o in out), type(out)(_dual_parts(o)[1] for o in out))
+    return _dual_parts(out)
+
+
+def _dual_parts(o):
+    if type(o) is Dual:
+        return o.value, o.tangent
+    zero = np.zeros_like(o) if np.ndim(P._value(o)) else 0.0
+    return o, zero
+
+
+def _as_array_output(out):
+    """Allow vector functions to return lists/tuples of scalars."""
+    if isinstance(out, (list, tuple)):
+        return P.stack(out)
+    return out
+
+
+def jacfwd(f, argnums=0):
+    """Jacobian by forward mode: one ``jvp`` per input element (a column each).
+
+    The result has shape ``output.shape + input.shape``.
+    """
+    def jac(*args):
+        nums = _argnums_tuple(argnums, len(args), "jacfwd")
+        results = []
+        for i in nums:
+            x = _as_value(args[i]) if type(args[i]) is not Var else args[i]
+            shape = np.shape(P._value(x))
+            cols = []
+            for k in range(int(np.prod(shape, dtype=int))):
+                e = np.zeros(int(np.prod(shape, dtype=int)))
+                e[k] = 1.0
+                tangents = [np.zeros_like(_as_value(P._value(a))) if j != i else e.reshape(shape)
+                            for j, a in enumerate(args)]
+                _, t = jvp(lambda *a: _as_array_output(f(*a)), args, tangents)
+                cols.append(t)
+            out_shape = np.shape(P._value(cols[0])) if cols else ()
+            if any(type(c) is Var for c in cols):
+                J = P.reshape(P.transpose(P.reshape(P.stack(cols), (len(cols), -1))), out_shape + shape)
+            else:
+                J = _plain_array(np.stack([np.asarray(c, dtype=float) for c in cols], axis=-1), out_shape + shape)
+            results.append(J)
+        return results[0] if isinstance(argnums, int) else tuple(results)
+    return jac
+
+
+def jacrev(f, argnums=0):
+    """Jacobian by reverse mode: one ``vjp`` per output element (a row each).
+
+    The result has shape ``output.shape + input.shape``.
+    """
+    def jac(*args):
+        nums = _argnums_tuple(argnums, len(args), "jacrev")
+        out, leaves, nested = _record(lambda *a: _as_array_output(f(*a)), args, nums)
+        out_shape = np.shape(P._value(out))
+        n_out = int(np.prod(out_shape, dtype=int))
+        rows = [[] for _ in leaves]
+        for k in range(n_out):
+            e = np.zeros(n_out)
+            e[k] = 1.0
+            seed = e.reshape(out_shape) if out_shape else 1.0
+            for j, g in enumerate(_adjoints_for(out, leaves, seed, nested)):
+                rows[j].append(g)
+        results = []
+        for j, leaf in enumerate(leaves):
+            in_shape = np.shape(leaf.value)
+            if nested and any(type(r) is Var for r in rows[j]):
+                J = P.reshape(P.stack(rows[j]), out_shape + in_shape)
+            else:
+                J = _plain_array(np.stack([np.asarray(P._value(r), dtype=float) for r in rows[j]]), out_shape + in_shape)
+            results.append(J)
+        return results[0] if isinstance(argnums, int) else tuple(results)
+    return jac
+
+
+def _plain_array(a, shape):
+    a = a.reshape(shape)
+    return float(a) if a.ndim == 0 else a
+
+
+def hessian(f, argnums=0):
+    """The Hessian of scalar ``f``: reverse mode over reverse mode (exact)."""
+    if isinstance(argnums, int):
+        return jacrev(grad(f, argnums), argnums)
+
+    def hess(*args):
+        return tuple(
+            tuple(jacrev(grad(f, i), j)(*args) for j in argnums) for i in argnums)
+    return hess
