@@ -13,7 +13,7 @@ The core (this package's top level) needs NumPy only. Drawing (``draw``),
 widgets (``explore``) and the notebook extension import Graphviz, ipywidgets
 and matplotlib lazily, the first time they are used.
 """
-from .primitives import (ADError, DomainError, ShapeError, TABLE, abs, add, broadcast_to, cos, div, dot,
+from .primitives import (ADError, ADTypeError, DomainError, ShapeError, TABLE, abs, add, broadcast_to, cos, div, dot,
                          exp, getitem, identity, log, matmul, maximum, mean, mul, neg, pow, relu, reshape,
                          sigmoid, sin, sqrt, stack, sub, sum, tan, tanh, transpose)
 from .tape import Var, backprop, graph_nodes

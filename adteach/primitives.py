@@ -31,13 +31,14 @@ types is present, and plain numbers are simply computed.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Primitive", "TABLE", "apply", "ADError", "DomainError", "ShapeError"]
+__all__ = ["Primitive", "TABLE", "apply", "ADError", "ADTypeError", "DomainError", "ShapeError"]
 
 
 class ADError(Exception):
@@ -50,6 +51,10 @@ class DomainError(ADError, ValueError):
 
 class ShapeError(ADError, ValueError):
     """Array shapes that an operation cannot combine."""
+
+
+class ADTypeError(ADError, TypeError):
+    """An input of a type adteach cannot differentiate (a string, a list of Vars...)."""
 
 
 ONE = "ONE"  # marker: the partial derivative is the constant 1
@@ -73,6 +78,11 @@ class Primitive:
     @property
     def elementwise(self) -> bool:
         return self.vjp is None
+
+    @functools.cached_property
+    def constant_partials(self) -> bool:
+        """True when every partial is the constant 1 or -1 (add, sub, neg)."""
+        return self.vjp is None and all(p is ONE or p is MINUS_ONE for p in self.partials)
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
@@ -215,8 +225,13 @@ def _getitem_fn(x, index):
 
 
 def _scatter_fn(g, index, shape):
+    """The adjoint of x[index]: g placed at index in zeros shaped like x."""
     z = np.zeros(shape)
-    np.add.at(z, index, g)
+    parts = index if isinstance(index, tuple) else (index,)
+    if all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in parts):
+        z[index] = g  # basic indexing never repeats an element
+    else:
+        np.add.at(z, index, g)  # fancy indexing may: x[[0, 0]] sends two adjoints to x[0]
     return z
 
 
@@ -333,7 +348,7 @@ def evaluate(prim: Primitive, values, aux, names=None):
         raise _error(DomainError, prim, str(exc), values, names) from None
     except TypeError as exc:
         types = ", ".join(type(v).__name__ for v in values)
-        raise _error(ADError, prim, f"unsupported input types ({types}): {exc}", values, names) from None
+        raise _error(ADTypeError, prim, f"unsupported input types ({types}): {exc}", values, names) from None
 
 
 def _error(cls, prim, problem, values, names):

@@ -29,23 +29,32 @@ from operator import attrgetter
 import numpy as np
 
 from . import primitives as P
-from .primitives import TABLE, ADError, ShapeError
+from .primitives import TABLE, ADError, ADTypeError, ShapeError
 
 __all__ = ["Var", "backprop", "graph_nodes"]
 
 _creation = itertools.count()  # a process-wide counter: the tape's order, never shown
 
 
-def _as_value(x):
+def _as_value(x, where=None):
     """Plain numbers become floats, sequences become float arrays."""
     if type(x) is float:
         return x
     if isinstance(x, (bool, int, float, np.integer, np.floating)):
         return float(x)
+    prefix = f"{where}: " if where else ""
     if isinstance(x, (list, tuple, np.ndarray)):
-        arr = np.asarray(x, dtype=float)
-        return arr
-    raise ADError(f"adteach works with numbers and NumPy arrays, not {type(x).__name__}: {x!r}")
+        try:
+            return np.asarray(x, dtype=float)
+        except (TypeError, ValueError):
+            raise ADTypeError(f"{prefix}cannot make a float array from {type(x).__name__} {_clip(x)} "
+                              "(to combine Vars into an array use ad.stack)") from None
+    raise ADTypeError(f"{prefix}adteach works with numbers and NumPy arrays, not {type(x).__name__}: {_clip(x)}")
+
+
+def _clip(x, n=60):
+    text = repr(x)
+    return text if len(text) <= n else text[:n] + "..."
 
 
 class Var:
@@ -73,16 +82,9 @@ class Var:
     @classmethod
     def _ad_apply(cls, prim, args, aux):
         """Compute ``prim`` on the arguments' values and record the new node."""
-        parents = tuple(a if type(a) is Var else _as_value(a) for a in args)
+        parents = tuple([a if type(a) is Var else _as_value(a, prim.name) for a in args])
         values = [p.value if type(p) is Var else p for p in parents]
-        if prim.check is None and not aux:
-            try:
-                value = prim.fn(*values)
-            except (ValueError, TypeError, ArithmeticError):
-                value = P.evaluate(prim, values, aux, _names(parents))  # raises a clear error
-        else:
-            value = P.evaluate(prim, values, aux, _names(parents))
-        return Var(value, _prim=prim, _parents=parents, _aux=aux or None)
+        return _record(prim, parents, values, aux or None)
 
     # --- reverse mode ---------------------------------------------------------
     def backward(self, gradient=None, *, create_graph=False, accumulate=False):
@@ -249,14 +251,35 @@ class Var:
 
 
 ADD, SUB, MUL, DIV, POW, NEG = (TABLE[n] for n in ("add", "sub", "mul", "div", "pow", "neg"))
-_FAST = (Var, float, int)
+
+
+def _record(prim, parents, values, aux):
+    """Compute the value (with a clear error for bad input) and make the node."""
+    if prim.check is None and aux is None:
+        try:
+            value = prim.fn(*values)
+        except (ValueError, TypeError, ArithmeticError):
+            value = P.evaluate(prim, values, {}, _names(parents))  # raises a clear error
+    else:
+        value = P.evaluate(prim, values, aux or {}, _names(parents))
+    node = Var.__new__(Var)
+    node.value, node.grad, node.parents, node.prim, node.aux, node.name = value, None, parents, prim, aux, None
+    node._n = next(_creation)
+    return node
 
 
 def _binary(prim, a, b):
-    """The fast path for Var arithmetic; anything unusual goes through `apply`."""
-    if type(a) in _FAST and type(b) in _FAST:
-        return Var._ad_apply(prim, (a, b), {})
-    return P.apply(prim, a, b)
+    """The fast path for Var arithmetic (Var or plain number on either side)."""
+    ta, tb = type(a), type(b)
+    if ta is Var and tb is Var:
+        return _record(prim, (a, b), (a.value, b.value), None)
+    if ta is Var and (tb is float or tb is int):
+        b = float(b)
+        return _record(prim, (a, b), (a.value, b), None)
+    if tb is Var and (ta is float or ta is int):
+        a = float(a)
+        return _record(prim, (a, b), (a, b.value), None)
+    return P.apply(prim, a, b)  # arrays, Duals, ...
 
 
 def _plain(x):
@@ -312,24 +335,33 @@ def backprop(output: Var, seed=None, *, create_graph=False, stop=()) -> dict:
         if np.shape(seed) != output.shape:
             raise ShapeError(f"the seed has shape {np.shape(seed)} but the output has shape {output.shape}")
     adjoint = {output: seed}
+    get = adjoint.get
+    ONE, MINUS_ONE = P.ONE, P.MINUS_ONE
     for node in reversed(graph_nodes(output, stop)):
         prim = node.prim
         if prim is None or node in stop:
             continue
-        g = adjoint.get(node)
+        g = get(node)
         if g is None:  # does not influence the output
             continue
+        parents = node.parents
         if create_graph:
-            inputs, out = node.parents, node
+            inputs, out = parents, node
+        elif prim.constant_partials:  # add, sub, neg: the inputs are not needed
+            inputs, out = parents, None
         else:
-            inputs = [p.value if type(p) is Var else p for p in node.parents]
+            inputs = [p.value if type(p) is Var else p for p in parents]
             out = node.value
-        for i, parent in enumerate(node.parents):
+        for i, parent in enumerate(parents):
             if type(parent) is not Var:
                 continue  # constants need no adjoint
-            contribution = _local_vjp(prim, i, g, inputs, out, node.aux)
-            previous = adjoint.get(parent)
-            adjoint[parent] = contribution if previous is None else previous + contribution
+            if prim.vjp is None and type(g) is float:  # the common scalar case, spelled out
+                partial = prim.partials[i]
+                c = g if partial is ONE else -g if partial is MINUS_ONE else g * partial(*inputs, out)
+            else:
+                c = _local_vjp(prim, i, g, inputs, out, node.aux)
+            previous = get(parent)
+            adjoint[parent] = c if previous is None else previous + c
     return adjoint
 
 
@@ -344,7 +376,9 @@ def _local_vjp(prim, i, g, inputs, out, aux):
         c = -g
     else:
         c = g * partial(*inputs, out)
-    shape = np.shape(inputs[i].value if type(inputs[i]) is Var else inputs[i])
-    if np.shape(c.value if type(c) is Var else c) != shape:
+    if type(c) is float:  # a scalar adjoint can only belong to a scalar input
+        return c
+    shape = np.shape(P._value(inputs[i]))
+    if np.shape(P._value(c)) != shape:
         c = P._unbroadcast(c, shape)  # broadcasting in the forward pass: sum back
     return c

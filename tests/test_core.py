@@ -1,0 +1,246 @@
+"""Behaviour of the core: every primitive, both modes, higher order, arrays, errors."""
+import gc
+import subprocess
+import sys
+import weakref
+
+import numpy as np
+import pytest
+
+import adteach as ad
+
+rng = np.random.default_rng(0)
+
+# Sample inputs for every primitive of the table: (args, aux). Adding a primitive
+# to adteach/primitives.py without adding it here fails test_every_primitive_is_tested.
+SAMPLES = {
+    "add": ((0.7, -1.3), {}), "sub": ((0.7, -1.3), {}), "mul": ((0.7, -1.3), {}),
+    "div": ((0.7, -1.3), {}), "neg": ((0.7,), {}), "pow": ((1.7, 2.3), {}),
+    "exp": ((0.7,), {}), "log": ((1.7,), {}), "sin": ((0.7,), {}), "cos": ((0.7,), {}),
+    "tan": ((0.7,), {}), "tanh": ((0.7,), {}), "sqrt": ((1.7,), {}), "abs": ((-0.7,), {}),
+    "sigmoid": ((0.7,), {}), "relu": ((0.7,), {}), "maximum": ((0.7, 0.2), {}),
+    "identity": ((0.7,), {}),
+    "sum": ((rng.standard_normal((2, 3)),), {"axis": 1}),
+    "mean": ((rng.standard_normal((2, 3)),), {"axis": 0}),
+    "matmul": ((rng.standard_normal((2, 3)), rng.standard_normal(3)), {}),
+    "reshape": ((rng.standard_normal((2, 3)),), {"shape": (3, 2)}),
+    "transpose": ((rng.standard_normal((2, 3)),), {"axes": (1, 0)}),
+    "broadcast_to": ((rng.standard_normal(3),), {"shape": (2, 3)}),
+    "getitem": ((rng.standard_normal((2, 3)),), {"index": (1, slice(0, 2))}),
+    "scatter": ((rng.standard_normal(2),), {"index": (1, slice(0, 2)), "shape": (2, 3)}),
+    "stack": ((0.7, -1.3, 2.0), {}),
+}
+
+
+def test_every_primitive_is_tested():
+    assert set(ad.TABLE) == set(SAMPLES)
+
+
+def _weighted(prim, aux, weights):
+    """A scalar function of the primitive's inputs: sum(w * prim(*args))."""
+    return lambda *args: ad.sum(weights * ad.primitives.apply(prim, *args, **aux))
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_primitive_reverse_forward_numeric_agree(name):
+    prim = ad.TABLE[name]
+    args, aux = SAMPLES[name]
+    out = prim.fn(*args, **aux)
+    weights = np.linspace(0.5, 1.5, np.size(out)).reshape(np.shape(out)) if np.ndim(out) else 1.3
+    f = _weighted(prim, aux, weights)
+    report = ad.check_grad(f, *args)
+    assert report.ok, str(report)
+    # second derivatives too: grad of grad equals the numerical derivative of grad
+    if all(np.ndim(a) == 0 for a in args) and name not in ("relu", "abs", "maximum"):
+        for i in range(len(args)):
+            g = ad.grad(f, argnums=i)
+            for j in range(len(args)):
+                exact = ad.grad(g, argnums=j)(*args)
+                numeric = ad.numerical_grad(g, *args, argnums=j)
+                assert exact == pytest.approx(numeric, rel=1e-5, abs=1e-6), (name, i, j)
+
+
+def test_deep_chain_is_iterative_and_frees_without_the_cycle_collector():
+    x = ad.Var(0.5)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0
+    y.backward()
+    assert x.grad == 1.0
+    probe = weakref.ref(y.parents[0])
+    gc.disable()
+    try:
+        del y
+        assert probe() is None  # freed by reference counting alone: no cycles
+    finally:
+        gc.enable()
+
+
+def test_no_reference_cycles_in_a_graph():
+    gc.collect()
+    gc.disable()
+    try:
+        x = ad.Var(np.ones(3))
+        y = ad.sum(ad.tanh(x * 2.0) @ np.ones(3))
+        y.backward(create_graph=True)
+        probe = weakref.ref(y)
+        del y, x
+        assert probe() is None
+    finally:
+        gc.enable()
+
+
+def test_reuse_and_every_node_keeps_its_grad():
+    x = ad.Var(3.0, name="x")
+    y = x * x
+    z = y + x
+    z.backward()
+    assert x.grad == 7.0 and y.grad == 1.0 and z.grad == 1.0
+
+
+def test_backward_twice_replaces_accumulate_adds_zero_grad_zeroes():
+    x = ad.Var(2.0)
+    y = x ** 3
+    y.backward()
+    y.backward()
+    assert x.grad == 12.0  # documented: backward() replaces, so twice = once
+    y.backward(accumulate=True)
+    assert x.grad == 24.0
+    y.zero_grad()
+    assert x.grad == 0.0 and y.grad == 0.0
+
+
+def test_higher_order_by_tracing_the_backward_pass():
+    assert ad.grad(ad.grad(lambda x: x ** 3))(2.0) == 12.0
+    assert ad.grad(ad.grad(ad.grad(lambda x: x ** 3)))(2.0) == 6.0
+    x = ad.Var(2.0, name="x")
+    y = x ** 3
+    y.backward(create_graph=True)
+    g = x.grad
+    assert isinstance(g, ad.Var) and g.value == 12.0
+    g.backward()
+    assert x.grad == 12.0  # d(3x^2)/dx at 2
+
+
+def test_hessian_is_exact():
+    f = lambda x, y: x ** 2 * y + ad.sin(x * y)
+    H = ad.hessian(f, argnums=(0, 1))(0.3, 0.7)
+    s = np.sin(0.21)
+    expected = [[2 * 0.7 - 0.49 * s, 2 * 0.3 + np.cos(0.21) - 0.21 * s], [None, -0.09 * s]]
+    expected[1][0] = expected[0][1]
+    assert np.allclose(np.array(H, dtype=float), np.array(expected, dtype=float), rtol=1e-13, atol=0)
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    assert np.allclose(ad.hessian(lambda v: 0.5 * v @ (A @ v))(np.array([1.0, -1.0])), A)
+
+
+def test_jacobians_column_by_column_and_row_by_row():
+    def g(x):
+        return [x[0] * x[1], ad.sin(x[0]) + x[2], ad.exp(x[2]) * x[1]]
+    x = np.array([0.5, -1.0, 0.25])
+    J = np.array([[x[1], x[0], 0], [np.cos(x[0]), 0, 1], [0, np.exp(x[2]), np.exp(x[2]) * x[1]]])
+    assert np.allclose(ad.jacfwd(g)(x), J) and np.allclose(ad.jacrev(g)(x), J)
+    W = rng.standard_normal((4, 3))
+    h = lambda v: ad.tanh(W @ v)
+    assert ad.jacfwd(h)(x).shape == (4, 3)
+    assert np.allclose(ad.jacfwd(h)(x), ad.jacrev(h)(x))
+
+
+def test_broadcasting_both_directions_sums_gradients_back():
+    a = rng.standard_normal((3, 1))
+    b = rng.standard_normal((1, 4))
+    f = lambda a, b: ad.sum((a * b + a - b) ** 2)
+    ga, gb = ad.grad(f, argnums=(0, 1))(a, b)
+    assert ga.shape == (3, 1) and gb.shape == (1, 4)
+    assert ad.check_grad(f, a, b)
+    s = lambda x, v: ad.mean(ad.sigmoid(x + v))  # scalar + array
+    gx, gv = ad.grad(s, argnums=(0, 1))(0.3, np.arange(5.0))
+    assert np.ndim(gx) == 0 and gv.shape == (5,)
+    assert ad.check_grad(s, 0.3, np.arange(5.0))
+
+
+def test_array_python_scalar_and_numpy_scalar_mix():
+    x = ad.Var(np.array([1.0, 2.0]))
+    for y in (np.float64(2.0) * x, x * np.float64(2.0), np.array([2.0, 2.0]) * x, 2 * x):
+        assert isinstance(y, ad.Var)
+        ad.sum(y).backward()
+        assert np.allclose(x.grad, [2.0, 2.0])
+
+
+def test_documented_conventions_at_kinks():
+    assert ad.grad(ad.abs)(0.0) == 0.0
+    assert ad.grad(ad.relu)(0.0) == 0.0
+    assert ad.grad(ad.maximum, argnums=(0, 1))(1.0, 1.0) == (0.5, 0.5)
+
+
+@pytest.mark.parametrize("call, kind, words", [
+    (lambda: ad.grad(ad.log)(0.0), ad.DomainError, ["log", "> 0", "0"]),
+    (lambda: ad.grad(ad.log)(-1.0), ad.DomainError, ["log", "> 0", "-1"]),
+    (lambda: ad.grad(ad.sqrt)(0.0), ad.DomainError, ["sqrt", "derivative", "0"]),
+    (lambda: ad.sqrt(ad.Var(-4.0, name="x")), ad.DomainError, ["sqrt", ">= 0", "x = -4"]),
+    (lambda: ad.Var(1.0, name="a") / ad.Var(0.0, name="b"), ad.DomainError, ["div", "zero", "b = 0"]),
+    (lambda: ad.Var(-2.0) ** 0.5, ad.DomainError, ["pow", "integer exponent"]),
+    (lambda: ad.Var(np.ones(3), name="u") + np.ones(4), ad.ShapeError, ["add", "(3,)", "(4,)"]),
+    (lambda: ad.matmul(ad.Var(np.ones((2, 3))), np.ones((2, 3))), ad.ShapeError, ["matmul", "(2, 3)"]),
+    (lambda: ad.grad(lambda x: x * np.ones(3))(1.0), ad.ShapeError, ["scalar output", "(3,)", "jacrev"]),
+    (lambda: ad.Var("a"), ad.ADError, ["numbers", "str"]),
+    (lambda: ad.Var(1.0) + "a", ad.ADError, ["add", "str"]),
+    (lambda: ad.sin(ad.Var(1.0), 2.0), TypeError, []),
+    (lambda: ad.grad(lambda x, y: x * y, argnums=2)(1.0, 2.0), ad.ADError, ["argnums=2", "2 argument"]),
+    (lambda: ad.Var(np.ones(3)).backward(), ad.ShapeError, ["seed", "(3,)"]),
+])
+def test_errors_name_the_operation(call, kind, words):
+    with pytest.raises(kind) as info:
+        call()
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+
+
+def test_trace_reprs_are_readable_and_deterministic():
+    def f(x1, x2):
+        return ad.log(x1) + x1 * x2 - ad.sin(x2)
+    t = ad.trace(f, 2.0, 5.0)
+    text, html, latex = repr(t), t._repr_html_(), t.to_latex()
+    assert "0x" not in text + html + latex
+    assert "v-1 = x1" in text and "v5 = y" in text and "<table" in html and "\\begin{tabular}" in latex
+    assert "v4̄ += v5̄ * (-1)" in t.reverse_text()
+    code = ("import adteach as ad\n"
+            "def f(x1, x2):\n    return ad.log(x1) + x1 * x2 - ad.sin(x2)\n"
+            "print(repr(ad.trace(f, 2.0, 5.0))); print(ad.trace(f, 2.0, 5.0)._repr_html_())")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    assert runs[0] == runs[1] == text + "\n" + html + "\n"
+    assert repr(ad.Var(1.5, name="x1")) == "Var(1.5, name='x1')"
+    assert repr(ad.Dual(1.5, 1.0)) == "Dual(value=1.5, tangent=1)"
+
+
+def test_trace_step_states():
+    def f(x1, x2):
+        return ad.log(x1) + x1 * x2 - ad.sin(x2)
+    t = ad.trace(f, 2.0, 5.0)
+    assert t.reverse_order == ["v5", "v4", "v3", "v2", "v1"]
+    adj, current = t.reverse_state(0)
+    assert current is None and adj["v5"] == 1 and all(adj[n] is None for n in ["v4", "v3", "v0"])
+    adj, current = t.reverse_state(2)  # v5 and v4 processed: v0 has its sin path only
+    assert current == "v4" and adj["v0"] == pytest.approx(-np.cos(5.0))
+    adj, _ = t.reverse_state(t.n_steps)
+    assert all(adj[r.name] == pytest.approx(r.adjoint) for r in t.rows)
+    fw = t.forward_state(3)
+    assert fw["v1"] == 0.5 and fw["v2"] is None
+
+
+def test_check_grad_catches_a_wrong_derivative():
+    """A primitive with seed 003's Multiply bug (grad * x to both inputs) is caught."""
+    from adteach.primitives import Primitive, apply
+    buggy = Primitive("buggy_mul", lambda a, b: a * b, "{0} * {1}", "",
+                      partials=(lambda a, b, out: a, lambda a, b, out: a), nargs=2)
+    f = lambda x, y: (49.0 - apply(buggy, 2.0 * x, y)) ** 2
+    report = ad.check_grad(f, 2.0, 3.0)
+    assert not report.ok and "MISMATCH" in str(report)
+    assert report.reverse[0] == pytest.approx(-592) and report.numerical[0] == pytest.approx(-444, rel=1e-6)
+
+
+def test_import_is_light():
+    code = ("import sys, adteach; heavy = [m for m in ('matplotlib', 'ipywidgets', 'graphviz', 'IPython', "
+            "'wasmtime', 'sympy') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
