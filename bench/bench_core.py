@@ -243,6 +243,14 @@ def main():
     print(f"adteach core benchmarks (Python {sys.version.split()[0]}, NumPy {np.__version__})")
     print("Each figure is a median over repeats, measured in this run.\n")
 
+    import subprocess
+    probe = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
+    imp = lambda mod: statistics.median(float(subprocess.run(
+        [sys.executable, "-c", probe.format(mod)], capture_output=True, text=True, check=True).stdout)
+        for _ in range(5))
+    ti, tnp = imp("adteach"), imp("numpy")
+    print(f"import adteach: {ti * 1e3:.0f} ms (of which NumPy alone {tnp * 1e3:.0f} ms; target < 200 ms)")
+
     n = 10_000
     rep = 5 if QUICK else 15
     try:
