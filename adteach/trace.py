@@ -154,7 +154,7 @@ class Trace:
     @property
     def gradient(self):
         """The adjoints of the inputs: the gradient (for adjoint seed 1)."""
-        return tuple(self.adjoints[v] for v in self.inputs)
+        return tuple(float(g) if np.ndim(g) == 0 else g for g in (self.adjoints[v] for v in self.inputs))
 
     @property
     def tangent(self):

@@ -78,7 +78,10 @@ def _zeros_like(leaf):
 
 
 def _unwrap(x, nested):
-    return x if nested or type(x) is not Var else x.value
+    if nested:
+        return x
+    x = x.value if type(x) is Var else x
+    return float(x) if isinstance(x, np.generic) or (isinstance(x, np.ndarray) and x.ndim == 0) else x
 
 
 def _scalar_output(out, fname, f):
