@@ -33,7 +33,7 @@ class Dual:
 
     __slots__ = ("value", "tangent")
     _ad_priority = 2  # a Dual may hold Vars inside (differentiating forward mode)
-    __array_ufunc__ = None
+    __array_ufunc__ = P.array_ufunc  # np.sin(dual), array * dual: run as adteach primitives
 
     def __init__(self, value, tangent=0.0):
         self.value = value if _is_traced(value) else _as_value(value)

@@ -407,3 +407,23 @@ def stack(xs):
 
 
 dot = matmul
+
+# NumPy functions called on a Var or Dual (np.sin(x), array * x) come here through
+# NumPy's __array_ufunc__ protocol and run as the matching primitive.
+_UFUNCS = {np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.negative: neg,
+           np.power: pow, np.exp: exp, np.log: log, np.sin: sin, np.cos: cos, np.tan: tan, np.tanh: tanh,
+           np.sqrt: sqrt, np.absolute: abs, np.maximum: maximum, np.matmul: matmul}
+_COMPARE = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal}
+
+
+def array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """Route ``np.sin(x)``, ``array * x``... to adteach's primitives; refuse the rest clearly."""
+    if method == "__call__" and not kwargs and ufunc in _UFUNCS:
+        return _UFUNCS[ufunc](*inputs)
+    if method == "__call__" and not kwargs and ufunc in _COMPARE:  # compares values, not differentiated
+        return ufunc(*[_value(i) for i in inputs])
+    name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+    raise ADTypeError(
+        f"numpy.{name} cannot differentiate through a {type(self).__name__}: use adteach's operations "
+        f"(ad.sin, ad.exp, ad.sum, ...){' with no extra arguments' if kwargs else ''}, "
+        "or take the number out with .value")

@@ -67,7 +67,7 @@ class Var:
 
     __slots__ = ("value", "grad", "parents", "prim", "aux", "name", "_n", "__weakref__")
     _ad_priority = 1
-    __array_ufunc__ = None  # make NumPy hand `array * var` over to Var.__rmul__
+    __array_ufunc__ = P.array_ufunc  # np.sin(var), array * var: run as adteach primitives
 
     def __init__(self, value, name=None, *, _prim=None, _parents=(), _aux=None):
         self.value = value if _prim is not None else _as_value(value)

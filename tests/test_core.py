@@ -244,3 +244,14 @@ def test_import_is_light():
             "'wasmtime', 'sympy') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_numpy_ufuncs_run_as_primitives_or_explain():
+    x = ad.Var(np.array([0.5, 1.0]), name="x")
+    y = ad.sum(np.sin(x) * np.array([2.0, 3.0]) + np.exp(x))
+    y.backward()
+    assert np.allclose(x.grad, 2 * np.cos([0.5, 1.0]) * [1, 1.5] + np.exp([0.5, 1.0]))
+    assert ad.jvp(lambda a: np.tanh(a), (0.3,), (1.0,))[1] == pytest.approx(1 - np.tanh(0.3) ** 2)
+    assert list(np.array([0.0, 3.0]) > ad.Var(1.0)) == [False, True]
+    with pytest.raises(ad.ADTypeError, match="numpy.arctan cannot differentiate through a Var"):
+        np.arctan(x)
