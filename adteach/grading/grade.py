@@ -1,0 +1,887 @@
+"""Bulk autograding of student notebooks against the pristine tests of an nbgrader source.
+
+Design (see also the threat model in the package docs):
+
+* Process model: every submission runs in its own plain Python subprocess
+  (``_runner.py``; no Jupyter kernel), started in a new session with an
+  address-space limit (``RLIMIT_AS``), a file-size limit, no core dumps and
+  a minimal thread environment. The grader streams the notebook to it one
+  item (cell) at a time. A plain subprocess was chosen over an nbclient
+  kernel because it starts in ~0.2 s instead of ~1-2 s, needs no ZMQ/kernel
+  stack at grading time, and gives the grader full control of the result
+  channel: in an IPython kernel, student code can rewrite every later cell
+  (``get_ipython().ast_transformers``), swallow exceptions
+  (``set_custom_exc``) or sign forged kernel messages with the session key
+  the kernel itself holds. Cost: IPython magics (``%``/``!`` lines) are
+  neutralised rather than run, and ``get_ipython()`` does not exist.
+* What runs: the student's code cells in their order, except the student's
+  copies of test cells and read-only (locked) cells, which are replaced by
+  the PRISTINE source cells (hidden tests included), matched by nbgrader
+  ``grade_id`` (or cell id). Pristine cells the student deleted are put back
+  after the preceding source cell, as nbgrader's autograde does.
+* Result channel: for every item the grader sends a fresh random nonce; the
+  child answers on a private pipe with (nonce, ok, feedback). ``ok`` is true
+  exactly when ``exec`` of the pristine test cell returned without raising.
+  Student cells that run before a test cannot know its nonce, and nothing a
+  student prints, writes to stdout/stderr or exits with is read as a result.
+* Limits: a per-item wall-clock limit enforced by the grader (SIGKILL of
+  the whole process group), and the memory limit in the child. When an item
+  times out or kills the process, the grader starts a fresh child, replays
+  the earlier items (minus the ones that hung or crashed) and goes on with
+  the next one, so an infinite loop, memory blow-up, ``os._exit`` or
+  self-kill costs only the item it happened in.
+* Before every pristine cell the child restores builtins, ``sys.modules``,
+  the module attributes (and pure-Python class attributes and function
+  code) of the modules the pristine cells import (numpy, adteach, ...),
+  sys hooks and streams, warnings filters, signal handlers, the working
+  directory, numpy's error state; it rebinds the names that pristine cells
+  imported or defined (``np``, assertion helpers, ...), runs pristine code in
+  its own globals (student globals named like builtins don't shadow them) and
+  reseeds ``random``/``numpy.random`` from the source hash and the test's
+  grade_id, so re-grading gives the same result. While a pristine cell runs,
+  those modules (and builtins) refuse attribute assignment, and the GIL
+  switch interval is raised so that threads left behind by student code
+  only run when the test blocks.
+* Not stopped: code that runs *during* a test (the student's functions the
+  test calls, ``__del__``, threads at blocking points) can still tamper with
+  the process through introspection (frames, ``gc``, ``ctypes``, writing
+  ``module.__dict__`` directly, ...). ``scan.py`` flags such constructs for
+  human review; run untrusted submissions in a container.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .notebook import (
+    NotebookError,
+    atomic_write_bytes,
+    cell_source,
+    grade_id,
+    is_locked,
+    is_solution,
+    is_test,
+    loads_notebook,
+    nbgrader_meta,
+)
+from .release import ReleaseError, student_view, validate_source
+from .scan import import_bindings, scan_code
+
+__all__ = [
+    "Exercise",
+    "TestCell",
+    "load_exercise",
+    "grade_submission",
+    "grade",
+    "write_report",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_MEMORY_MB",
+]
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MEMORY_MB = 2048
+DEFAULT_FILE_SIZE_MB = 64
+RUNNER = Path(__file__).with_name("_runner.py")
+_ALWAYS_PROTECT = ("math", "cmath", "operator", "functools", "itertools", "numbers",
+                   "decimal", "fractions", "unittest", "numpy", "adteach")
+_FEEDBACK_LIMIT = 1000
+
+
+# -- the source exercise ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TestCell:
+    """One autograder test cell of the source notebook (scored all or nothing)."""
+
+    __test__ = False  # not a pytest test class
+
+    grade_id: str
+    points: float
+    source: str          # pristine source, hidden tests included
+    cell_index: int      # index in the source notebook
+    cell_id: str | None
+
+
+@dataclass(frozen=True)
+class _SourceCell:
+    index: int
+    kind: str            # "test", "locked", "solution", "other"
+    grade_id: str | None
+    cell_id: str | None
+    source: str
+
+
+@dataclass
+class Exercise:
+    """A parsed nbgrader source notebook: the pristine cells and what to protect."""
+
+    path: Path
+    name: str
+    sha256: str
+    cells: list          # code cells, as _SourceCell
+    tests: list          # TestCell, in source order
+    manual: list         # (grade_id, points) of manually graded cells (not autograded)
+    imports: list        # modules the child pre-imports before student code
+    protect: list        # top-level packages whose state is restored before each pristine cell
+    bindings: list       # (name, module, attr) bound by the given (non-solution) import statements
+    module_names: frozenset = field(default_factory=frozenset)
+    pristine_names: frozenset = field(default_factory=frozenset)
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(t.points for t in self.tests))
+
+
+def load_exercise(source_path: str | os.PathLike) -> Exercise:
+    """Read and validate an nbgrader source notebook."""
+    source_path = Path(source_path)
+    try:
+        data = source_path.read_bytes()
+    except OSError as exc:
+        raise NotebookError(f"{source_path}: cannot read ({exc.strerror or exc})") from None
+    nb = loads_notebook(data, str(source_path))
+    problems = validate_source(nb, str(source_path))
+    if problems:
+        raise ReleaseError("invalid nbgrader source:\n  " + "\n  ".join(problems))
+    cells, tests, manual = [], [], []
+    bindings: list[tuple[str, str, str | None]] = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell.get("cell_type") != "code":
+            if nbgrader_meta(cell).get("grade") and is_solution(cell):
+                manual.append((grade_id(cell), float(nbgrader_meta(cell)["points"])))
+            continue
+        src = cell_source(cell)
+        if is_test(cell):
+            kind = "test"
+            tests.append(TestCell(grade_id(cell), float(nbgrader_meta(cell)["points"]), src, i, cell.get("id")))
+        elif is_locked(cell):
+            kind = "locked"
+        elif is_solution(cell):
+            kind = "solution"
+            if nbgrader_meta(cell).get("grade"):
+                manual.append((grade_id(cell), float(nbgrader_meta(cell)["points"])))
+        else:
+            kind = "other"
+        cells.append(_SourceCell(i, kind, grade_id(cell), cell.get("id"), src))
+        bindings.extend(import_bindings(student_view(cell, f"cell {i}")))
+    imports: list[str] = []
+    for _name, module, attr in bindings:
+        for mod in (module, f"{module}.{attr}" if attr else None):
+            if mod and mod not in imports:
+                imports.append(mod)
+    protect = sorted({m.split(".")[0] for m in imports} | set(_ALWAYS_PROTECT))
+    module_names = frozenset(name for name, _m, attr in bindings if attr is None)
+    imported = {name for name, _m, _a in bindings}
+    pristine_names = frozenset(
+        n for c in cells if c.kind in ("test", "locked")
+        for n in _module_level_names(c.source) if n not in imported
+    )
+    return Exercise(
+        path=source_path,
+        name=source_path.stem,
+        sha256=hashlib.sha256(data).hexdigest(),
+        cells=cells,
+        tests=tests,
+        manual=manual,
+        imports=imports,
+        protect=protect,
+        bindings=[list(b) for b in dict.fromkeys(bindings)],
+        module_names=module_names,
+        pristine_names=pristine_names,
+    )
+
+
+# -- what to run for one submission -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Item:
+    kind: str                  # "student", "locked", "test"
+    code: str
+    label: str                 # for the report
+    test: TestCell | None = None
+    cell: int | None = None    # index of the cell in the submission (None for re-inserted cells)
+
+
+_MAGIC = re.compile(r"^(\s*)([%!].*)$")
+
+
+def _neutralise_magics(code: str) -> str:
+    """Comment out IPython magics / shell escapes when (and only when) the cell isn't Python."""
+    try:
+        ast.parse(code)
+        return code
+    except SyntaxError:
+        pass
+    except ValueError:
+        return code
+    lines = code.split("\n")
+    if lines and lines[0].lstrip().startswith("%%"):
+        lines[0] = "pass  # " + lines[0].strip()
+    out = [
+        (m.group(1) + "pass  # " + m.group(2)) if (m := _MAGIC.match(line)) else line
+        for line in lines
+    ]
+    return "\n".join(out)
+
+
+def _module_level_names(code: str) -> list[str]:
+    """Names a cell binds (or deletes) at module level: assignments, imports, defs, classes, ..."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    names: set[str] = set()
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            for dec in node.decorator_list:
+                visit(dec)
+            return
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif type(node).__name__ in ("MatchAs", "MatchStar") and getattr(node, "name", None):
+            names.add(node.name)
+        elif type(node).__name__ == "MatchMapping" and getattr(node, "rest", None):
+            names.add(node.rest)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return sorted(n for n in names if n.isidentifier())
+
+
+def build_schedule(exercise: Exercise, submission: dict) -> list[_Item]:
+    """The ordered items to run: student cells, with pristine locked/test cells substituted."""
+    by_gid = {c.grade_id: c for c in exercise.cells if c.grade_id}
+    by_id = {c.cell_id: c for c in exercise.cells if c.cell_id}
+    tests_by_index = {t.cell_index: t for t in exercise.tests}
+    items: list[_Item] = []
+    placed: dict[int, int] = {}      # source index -> position in items
+    used: set[int] = set()
+    for j, cell in enumerate(submission["cells"]):
+        if cell.get("cell_type") != "code":
+            continue
+        gid = grade_id(cell)
+        src = by_gid.get(gid) if gid else None
+        if src is None and isinstance(cell.get("id"), str):
+            src = by_id.get(cell["id"])
+        if src is not None and src.kind in ("test", "locked"):
+            if src.index in used:
+                continue  # a duplicate of a read-only cell: the pristine copy already runs
+            used.add(src.index)
+            placed[src.index] = len(items)
+            if src.kind == "test":
+                t = tests_by_index[src.index]
+                items.append(_Item("test", src.source, f"test {t.grade_id}", t, j))
+            else:
+                items.append(_Item("locked", src.source, f"read-only cell {src.grade_id}", None, j))
+            continue
+        if src is not None and src.index not in placed:
+            placed[src.index] = len(items)
+        label = f"cell {j}" + (f" ({gid})" if gid else "")
+        items.append(_Item("student", cell_source(cell), label, None, j))
+    # put back pristine cells the student deleted, after the preceding source cell
+    for src in exercise.cells:
+        if src.kind not in ("test", "locked") or src.index in used:
+            continue
+        prev = [k for k in placed if k < src.index]
+        pos = placed[max(prev)] + 1 if prev else 0
+        if src.kind == "test":
+            t = tests_by_index[src.index]
+            item = _Item("test", src.source, f"test {t.grade_id}", t, None)
+        else:
+            item = _Item("locked", src.source, f"read-only cell {src.grade_id}", None, None)
+        items.insert(pos, item)
+        for k in placed:
+            if placed[k] >= pos:
+                placed[k] += 1
+        placed[src.index] = pos
+        used.add(src.index)
+    return [
+        _Item(it.kind, _neutralise_magics(it.code), it.label, it.test, it.cell) for it in items
+    ]
+
+
+# -- the child process ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Settings:
+    timeout: float
+    memory_mb: int | None
+    fsize_mb: int | None
+    submission_timeout: float | None
+    python: str
+    run_as: tuple | None = None   # (uid, gid) to run submissions as, when the grader is root
+
+
+@dataclass
+class _Outcome:
+    status: str                # "ok", "error", "timeout", "crash"
+    feedback: str = ""
+    line: int | None = None
+    threads: int = 0
+
+
+class _StartError(RuntimeError):
+    pass
+
+
+_ENV_KEEP = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ", "TMPDIR",
+             "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH", "PYTHONPATH", "SYSTEMROOT")
+
+
+def _child_env(workdir: Path, own_home: bool) -> dict:
+    # Only a few variables: the instructor's environment may hold tokens and keys.
+    env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
+    if own_home:
+        env["HOME"] = str(workdir)
+        env["MPLCONFIGDIR"] = str(workdir)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+        env[var] = "1"
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # The graded code imports the same adteach as the grader.
+    pkg_parent = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([pkg_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    return env
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
+class _Child:
+    """One runner process (plus its waiter) for one submission."""
+
+    def __init__(self, exercise: Exercise, settings: _Settings, workdir: Path):
+        self.settings = settings
+        self.violations = 0
+        self._buf = b""
+        self._eof = False
+        cmd_r, cmd_w = os.pipe()
+        res_r, res_w = os.pipe()
+        self._stderr_path = workdir / ".runner-stderr"
+        self.cmd = cmd_w
+        self.res = res_r
+        extra = {}
+        if settings.run_as:
+            extra = {"user": settings.run_as[0], "group": settings.run_as[1], "extra_groups": []}
+        try:
+            with open(self._stderr_path, "ab") as err:
+                self.proc = subprocess.Popen(
+                    [settings.python, "-B", str(RUNNER), str(cmd_r), str(res_w)],
+                    pass_fds=(cmd_r, res_w),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    cwd=str(workdir),
+                    env=_child_env(workdir, settings.run_as is not None),
+                    start_new_session=True,
+                    **extra,
+                )
+        except OSError as exc:
+            self.kill()
+            raise _StartError(f"could not start {settings.python}: {exc}") from None
+        finally:
+            os.close(cmd_r)
+            os.close(res_w)
+        os.set_blocking(self.cmd, False)
+        self.worker_pid = None
+        config = {
+            "memory_bytes": settings.memory_mb * 1024 * 1024 if settings.memory_mb else None,
+            "fsize_bytes": settings.fsize_mb * 1024 * 1024 if settings.fsize_mb else None,
+            "imports": exercise.imports,
+            "protect": exercise.protect,
+            "bindings": exercise.bindings,
+        }
+        deadline = time.monotonic() + max(60.0, settings.timeout)
+        if not self._send(0, "setup", "0", 0, json.dumps(config), deadline):
+            self.kill()
+            raise _StartError("could not start the grading process" + self._stderr_tail())
+        msg = self._receive(lambda m: len(m) == 3 and m[0] == "hello", deadline)
+        if not isinstance(msg, tuple):
+            self.kill()
+            raise _StartError("the grading process did not start" + self._stderr_tail())
+        self.worker_pid = msg[1] if isinstance(msg[1], int) else None
+        self.baseline_threads = msg[2] if isinstance(msg[2], int) else 1
+
+    def _stderr_tail(self) -> str:
+        try:
+            tail = self._stderr_path.read_bytes()[-2000:].decode("utf-8", "replace").strip()
+        except OSError:
+            tail = ""
+        return f": {tail}" if tail else ""
+
+    def _send(self, seq: int, kind: str, nonce: str, seed: int, payload: str, deadline: float) -> bool:
+        body = payload.encode("utf-8", "surrogatepass")
+        data = f"{seq} {kind} {nonce} {seed} {len(body)}\n".encode("ascii") + body
+        view = memoryview(data)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                poller = select.poll()
+                poller.register(self.cmd, select.POLLOUT)
+                if not poller.poll(int(remaining * 1000) + 1):
+                    return False
+                n = os.write(self.cmd, view[:65536])
+            except BlockingIOError:
+                continue
+            except OSError:  # broken pipe: the child is gone
+                return False
+            view = view[n:]
+        return True
+
+    def _receive(self, accept, deadline: float):
+        """The first message satisfying ``accept``; "timeout" or "eof" otherwise."""
+        while True:
+            while b"\n" in self._buf:
+                line, self._buf = self._buf.split(b"\n", 1)
+                if not line.strip():
+                    continue
+                msg = None
+                if len(line) <= 16384:
+                    try:
+                        msg = ast.literal_eval(line.decode("utf-8"))
+                    except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError, TypeError):
+                        msg = None
+                if isinstance(msg, tuple) and accept(msg):
+                    return msg
+                self.violations += 1
+            if self._eof:
+                return "eof"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            poller = select.poll()
+            poller.register(self.res, select.POLLIN)
+            if not poller.poll(int(remaining * 1000) + 1):
+                return "timeout"
+            chunk = os.read(self.res, 65536)
+            if not chunk:
+                self._eof = True
+                if self._buf:
+                    self._buf += b"\n"
+                continue
+            self._buf += chunk
+            if len(self._buf) > 1 << 20 and b"\n" not in self._buf[-65536:]:
+                self._buf = self._buf[-8192:]
+
+    def run(self, seq: int, item: _Item, seed: int) -> _Outcome:
+        timeout = self.settings.timeout
+        deadline = time.monotonic() + timeout
+        nonce = secrets.token_hex(16)
+        names = " ".join(_module_level_names(item.code)) if item.kind != "student" else ""
+        if not self._send(seq, item.kind, nonce, seed, names + "\n" + item.code, deadline):
+            if time.monotonic() >= deadline:
+                return _Outcome("timeout", f"timed out after {timeout:g} s")
+            return self._crashed()
+
+        def accept(m):
+            return (len(m) == 7 and m[0] == "done" and m[1] == seq and m[2] == nonce
+                    and isinstance(m[3], bool) and isinstance(m[4], str))
+
+        msg = self._receive(accept, deadline)
+        if msg == "timeout":
+            return _Outcome("timeout", f"timed out after {timeout:g} s")
+        if msg == "eof":
+            return self._crashed()
+        _, _, _, ok, feedback, line, threads = msg
+        return _Outcome("ok" if ok else "error", feedback[: _FEEDBACK_LIMIT + 10],
+                        line if isinstance(line, int) else None,
+                        threads if isinstance(threads, int) else 0)
+
+    def _crashed(self) -> _Outcome:
+        try:
+            rc = self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            rc = None
+        if rc is None:
+            what = "stopped answering (its result channel was closed)"
+        elif rc > 128:
+            what = f"was killed by {_signal_name(rc - 128)}"
+        elif rc == 70:
+            what = "lost its command channel"
+        else:
+            what = f"exited with status {rc}"
+        return _Outcome("crash", f"the process running this cell {what}")
+
+    def close(self) -> None:
+        try:
+            self._send(0, "exit", "0", 0, "", time.monotonic() + 1.0)
+        except OSError:
+            pass
+        self.kill()
+
+    def kill(self) -> None:
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        for fd in (self.cmd, self.res):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for pid, group in ((getattr(self, "proc", None) and self.proc.pid, True), (self.worker_pid, False)):
+            if not pid:
+                continue
+            try:
+                (os.killpg if group else os.kill)(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if getattr(self, "proc", None) is not None:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+# -- grading one submission -------------------------------------------------------------------
+
+def _test_seed(exercise: Exercise, test: TestCell) -> int:
+    return int(hashlib.sha256(f"{exercise.sha256}:{test.grade_id}".encode()).hexdigest()[:12], 16)
+
+
+def _resolve_user(run_as) -> tuple | None:
+    if run_as is None:
+        return None
+    import pwd
+
+    try:
+        pw = pwd.getpwuid(run_as) if isinstance(run_as, int) else pwd.getpwnam(str(run_as))
+    except KeyError:
+        raise ValueError(f"run_as: no such user {run_as!r}") from None
+    if os.geteuid() != 0:
+        raise ValueError("run_as needs the grader to run as root")
+    if pw.pw_uid == 0:
+        raise ValueError("run_as must name an unprivileged user")
+    return (pw.pw_uid, pw.pw_gid)
+
+
+def _settings(timeout, memory_mb, submission_timeout, python, run_as=None,
+              fsize_mb=DEFAULT_FILE_SIZE_MB) -> _Settings:
+    if timeout is None or timeout <= 0:
+        raise ValueError("timeout must be positive")
+    return _Settings(float(timeout), memory_mb, fsize_mb, submission_timeout, python or sys.executable,
+                     _resolve_user(run_as))
+
+
+def _empty_result(exercise: Exercise, status: str, error: str, sha256: str | None) -> dict:
+    return {
+        "status": status,
+        "score": 0.0,
+        "max_score": exercise.max_score,
+        "sha256": sha256,
+        "error": error,
+        "tests": [
+            {"grade_id": t.grade_id, "points": t.points, "score": 0.0, "status": "not run",
+             "feedback": "", "line": None}
+            for t in exercise.tests
+        ],
+        "cell_errors": [],
+        "flags": [],
+    }
+
+
+def grade_submission(exercise: Exercise | str | os.PathLike, submission: str | os.PathLike, *,
+                     timeout: float = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
+                     submission_timeout: float | None = None, python: str | None = None,
+                     run_as: str | int | None = None) -> dict:
+    """Grade one submission notebook against the pristine tests; never modifies the file.
+
+    Returns a dict with ``status`` ("graded", "unreadable" or "error"), ``score``,
+    ``max_score``, ``sha256`` of the submission, ``tests`` (per test:
+    ``grade_id``, ``points``, ``score``, ``status`` in pass/fail/timeout/crash/not run,
+    ``feedback``, ``line``), ``cell_errors`` and ``flags`` (for human review).
+    ``run_as`` (grader running as root only) runs the submission as that
+    unprivileged user, so it cannot read a source notebook only root can read.
+    """
+    if not isinstance(exercise, Exercise):
+        exercise = load_exercise(exercise)
+    settings = _settings(timeout, memory_mb, submission_timeout, python, run_as)
+    return _grade_one(exercise, Path(submission), settings)
+
+
+def _grade_one(exercise: Exercise, path: Path, settings: _Settings) -> dict:
+    try:
+        data = path.read_bytes()  # read once; the file is never opened for writing
+    except OSError as exc:
+        return _empty_result(exercise, "unreadable", f"cannot read file: {exc.strerror or exc}", None)
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        nb = loads_notebook(data, path.name)
+    except NotebookError as exc:
+        return _empty_result(exercise, "unreadable", str(exc), sha)
+    schedule = build_schedule(exercise, nb)
+    flags: list[str] = []
+    for it in schedule:
+        if it.kind == "student":
+            for line, reason in scan_code(it.code, exercise.module_names, exercise.pristine_names):
+                flags.append(f"{it.label}, line {line}: {reason}")
+    workdir = Path(tempfile.mkdtemp(prefix="adteach-grade-"))
+    try:
+        if settings.run_as:
+            os.chown(workdir, *settings.run_as)
+        outcomes, runtime_flags = _run_schedule(exercise, schedule, settings, workdir)
+    except _StartError as exc:
+        result = _empty_result(exercise, "error", str(exc), sha)
+        result["flags"] = flags
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    flags.extend(runtime_flags)
+    tests_out = {}
+    cell_errors = []
+    for it, out in zip(schedule, outcomes):
+        if it.kind == "test":
+            if it.test.grade_id in tests_out:
+                continue
+            status = {"ok": "pass", "error": "fail", "timeout": "timeout", "crash": "crash"}.get(
+                out.status if out else "", "not run")
+            tests_out[it.test.grade_id] = {
+                "grade_id": it.test.grade_id,
+                "points": it.test.points,
+                "score": it.test.points if status == "pass" else 0.0,
+                "status": status,
+                "feedback": out.feedback if out else "",
+                "line": out.line if out else None,
+            }
+        elif out is not None and out.status != "ok":
+            cell_errors.append({"cell": it.cell, "label": it.label, "status": out.status,
+                                "message": out.feedback})
+    tests = [tests_out.get(t.grade_id) or {
+        "grade_id": t.grade_id, "points": t.points, "score": 0.0, "status": "not run",
+        "feedback": "", "line": None} for t in exercise.tests]
+    return {
+        "status": "graded",
+        "score": float(sum(t["score"] for t in tests)),
+        "max_score": exercise.max_score,
+        "sha256": sha,
+        "error": None,
+        "tests": tests,
+        "cell_errors": cell_errors,
+        "flags": flags,
+    }
+
+
+def _run_schedule(exercise: Exercise, schedule: list[_Item], settings: _Settings, workdir: Path):
+    n = len(schedule)
+    outcomes: list[_Outcome | None] = [None] * n
+    excluded: set[int] = set()
+    flags: list[str] = []
+    violations = 0
+    budget = settings.submission_timeout
+    if budget is None:
+        budget = max(60.0, 3 * settings.timeout * max(n, 1))
+    started = time.monotonic()
+    child: _Child | None = None
+
+    def seed_of(item: _Item) -> int:
+        return _test_seed(exercise, item.test) if item.test else 0
+
+    def stop(c: _Child | None) -> int:
+        if c is not None:
+            c.kill()
+            return c.violations
+        return 0
+
+    try:
+        i = 0
+        while i < n:
+            if time.monotonic() - started > budget:
+                for k in range(i, n):
+                    outcomes[k] = _Outcome("timeout", f"not run: the submission's time budget ({budget:g} s) ran out")
+                break
+            if child is None:
+                child = _Child(exercise, settings, workdir)
+                replay_ok = True
+                for j in range(i):  # replay what ran before, minus what hung or crashed
+                    if j in excluded:
+                        continue
+                    out = child.run(j, schedule[j], seed_of(schedule[j]))
+                    if out.status in ("timeout", "crash"):
+                        excluded.add(j)
+                        violations += stop(child)
+                        child = None
+                        replay_ok = False
+                        break
+                if not replay_ok:
+                    continue
+            item = schedule[i]
+            out = child.run(i, item, seed_of(item))
+            outcomes[i] = out
+            if item.kind == "test" and out.threads > child.baseline_threads:
+                flags.append(f"{item.label}: {out.threads - child.baseline_threads} extra thread(s) "
+                             "started by student code were running when the test started")
+            if out.status in ("timeout", "crash"):
+                excluded.add(i)
+                violations += stop(child)
+                child = None
+            i += 1
+    finally:
+        if child is not None:
+            child.close()
+            violations += child.violations
+    if violations:
+        flags.append(f"{violations} unexpected message(s) on the grader's result channel "
+                     "(ignored; possibly an attempt to forge results)")
+    return outcomes, flags
+
+
+# -- many submissions -------------------------------------------------------------------------
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool):
+        self.bar = None
+        self.enabled = enabled
+        self.total = total
+        self.done = 0
+        self.lock = threading.Lock()
+        if enabled:
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, unit="nb", desc="grading", file=sys.stderr)
+            except ImportError:
+                self.bar = None
+
+    def update(self, label: str) -> None:
+        if not self.enabled:
+            return
+        with self.lock:
+            self.done += 1
+            if self.bar is not None:
+                self.bar.update(1)
+            else:
+                width = 30
+                filled = int(width * self.done / max(self.total, 1))
+                sys.stderr.write(f"\rgrading [{'#' * filled}{'.' * (width - filled)}] "
+                                 f"{self.done}/{self.total}")
+                if self.done == self.total:
+                    sys.stderr.write("\n")
+                sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _expand_submissions(submissions: Iterable) -> list[str]:
+    out: list[str] = []
+    for s in submissions:
+        p = Path(s)
+        if p.is_dir():
+            out.extend(str(x) for x in sorted(p.rglob("*.ipynb")) if ".ipynb_checkpoints" not in x.parts)
+        else:
+            out.append(str(s))
+    return list(dict.fromkeys(out))
+
+
+def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
+          report_dir: str | os.PathLike | None = None, *, jobs: int = 1,
+          timeout: float = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
+          submission_timeout: float | None = None, progress: bool = False,
+          python: str | None = None, run_as: str | int | None = None) -> dict:
+    """Grade many submissions in parallel; write ``grades.json``/``grades.csv`` to ``report_dir``.
+
+    ``submissions`` are notebook paths (directories are searched for
+    ``*.ipynb``). ``timeout`` is the per-cell time limit in seconds,
+    ``memory_mb`` the address-space limit of each child process,
+    ``submission_timeout`` an overall cap per submission (default: 3 x timeout
+    x number of cells, at least 60 s). ``python`` is the interpreter that runs
+    submissions (default: this one); ``run_as`` an unprivileged user to run
+    them as (needs root). Returns the report dict.
+    """
+    exercise = load_exercise(source)
+    settings = _settings(timeout, memory_mb, submission_timeout, python, run_as)
+    paths = _expand_submissions(submissions)
+    results: dict[str, dict] = {}
+    bar = _Progress(len(paths), progress)
+
+    def work(p: str) -> dict:
+        try:
+            return _grade_one(exercise, Path(p), settings)
+        except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+            return _empty_result(exercise, "error", f"grader error: {type(exc).__name__}: {exc}", None)
+        finally:
+            bar.update(p)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool:
+            for p, res in zip(paths, pool.map(work, paths)):
+                results[p] = res
+    finally:
+        bar.close()
+    report = {
+        "exercise": exercise.name,
+        "source": str(source),
+        "source_sha256": exercise.sha256,
+        "max_score": exercise.max_score,
+        "tests": [{"grade_id": t.grade_id, "points": t.points} for t in exercise.tests],
+        "manually_graded": [{"grade_id": g, "points": p} for g, p in exercise.manual],
+        "settings": {"timeout": settings.timeout, "memory_mb": settings.memory_mb,
+                     "run_as": run_as if run_as is None or isinstance(run_as, int) else str(run_as)},
+        "submissions": results,
+    }
+    if report_dir is not None:
+        write_report(report, report_dir)
+    return report
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def write_report(report: dict, report_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``grades.json`` and ``grades.csv`` atomically (temp file in the directory + os.replace)."""
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    json_path = report_dir / "grades.json"
+    csv_path = report_dir / "grades.csv"
+    atomic_write_bytes(json_path, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    test_ids = [t["grade_id"] for t in report["tests"]]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["submission", "status", "score", "max_score", *test_ids, "flags"])
+    for path, res in report["submissions"].items():
+        per_test = {t["grade_id"]: t["score"] for t in res.get("tests", [])}
+        writer.writerow([path, res["status"], _fmt(res["score"]), _fmt(res["max_score"]),
+                         *(_fmt(per_test.get(g, 0.0)) for g in test_ids), len(res.get("flags", []))])
+    atomic_write_bytes(csv_path, buf.getvalue().encode("utf-8"))
+    return json_path, csv_path
