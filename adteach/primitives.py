@@ -294,7 +294,7 @@ _define("transpose", lambda x, axes=None: np.transpose(x, axes), "{0}ᵀ", "{0}^
 _define("broadcast_to", lambda x, shape: np.broadcast_to(x, shape).copy(), "broadcast({0})", "{0}",
         vjp=lambda g, i, x, out, shape: _unbroadcast(g, np.shape(_value(x))), labels=("1",), nargs=1)
 _define("getitem", _getitem_fn, "{0}[{index}]", "{0}_{{{index}}}",
-        vjp=lambda g, i, x, out, index: _scatter(g, index, np.shape(_value(x))), labels=("1",), nargs=1)
+        vjp=lambda g, i, x, out, index: _scatter(g, index=index, shape=np.shape(_value(x))), labels=("1",), nargs=1)
 _define("scatter", _scatter_fn, "scatter({0})", "{0}",
         vjp=lambda g, i, x, out, index, shape: getitem(g, index), labels=("1",), nargs=1)
 _define("stack", lambda *xs: np.stack(xs), "stack({all})", "[{all}]",

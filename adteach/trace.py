@@ -87,11 +87,13 @@ class Trace:
         labels = dict(zip(inputs, input_labels))
         self.labels = {v: labels.get(v) or v.name or self.names[v] for v in ordered_inputs}
         self.title = title
+        taken = set(self.labels.values())
+        self.output_label = next(n for n in ("y", "out", "f", "output") if n not in taken)
 
         # the forward sweep: tangents, using the same partials as Dual numbers
         tangent_seed = list(tangent_seed) if tangent_seed is not None else [1.0]
         self.tangent_seed = [
-            _as_value(tangent_seed[k]) * np.ones_like(v.value) if k < len(tangent_seed) else 0.0 * v.value
+            (_as_value(tangent_seed[k]) if k < len(tangent_seed) else 0.0) * (np.ones_like(v.value) if v.ndim else 1.0)
             for k, v in enumerate(ordered_inputs)]
         tangent = dict(zip(ordered_inputs, self.tangent_seed))
         for node in ops:
@@ -124,7 +126,7 @@ class Trace:
         return template.format(*refs, all=", ".join(refs), index=_index_text(aux.get("index")))
 
     def _row(self, node):
-        label = self.labels.get(node, "") if node.prim is None else ("y" if node is self.output else "")
+        label = self.labels.get(node, "") if node.prim is None else (self.output_label if node is self.output else "")
         return Row(self.names[node], label, node.op, self.expr(node), self.expr(node, latex=True),
                    node.value, self.tangents[node], self.adjoints[node], node)
 

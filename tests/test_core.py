@@ -255,3 +255,11 @@ def test_numpy_ufuncs_run_as_primitives_or_explain():
     assert list(np.array([0.0, 3.0]) > ad.Var(1.0)) == [False, True]
     with pytest.raises(ad.ADTypeError, match="numpy.arctan cannot differentiate through a Var"):
         np.arctan(x)
+
+
+def test_second_derivatives_through_indexing_and_labels():
+    H = ad.hessian(lambda p: p[0] ** 3 + p[0] * p[1])(np.array([2.0, 1.0]))
+    assert np.allclose(H, [[12.0, 1.0], [1.0, 0.0]])
+    t = ad.trace(lambda x, y: x * y, 2.0, 3.0)
+    assert [r.label for r in t.rows] == ["x", "y", "out"]  # the output is not called y when an input is
+    assert type(t.tangent_seed[0]) is float and repr(t.tangent_seed) == "[1.0, 0.0]"

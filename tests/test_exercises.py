@@ -1,0 +1,113 @@
+"""The real exercises, end to end: released notebooks are current and leak nothing,
+solutions score full marks, the released stubs score zero, and nbgrader accepts the
+sources unchanged (in an environment of its own)."""
+import json
+import os
+import shutil
+import subprocess
+import venv
+from pathlib import Path
+
+import pytest
+
+from adteach.grading import check_release, grade, read_notebook, release_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "exercises" / "source").glob("*.ipynb"))
+NAMES = [s.stem for s in SOURCES]
+
+
+def test_there_are_at_least_seven_exercises():
+    assert len(SOURCES) >= 7
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_released_notebook_is_current_and_leaks_nothing(name):
+    source = read_notebook(ROOT / "exercises" / "source" / f"{name}.ipynb")
+    released = read_notebook(ROOT / "exercises" / f"{name}.ipynb")
+    assert check_release(released, source) == []
+    assert released == release_notebook(source, name)  # `adteach release` was run after the last edit
+    text = json.dumps(released)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    hidden = [line.strip() for cell in source["cells"] for block in
+              "".join(cell["source"]).split("### BEGIN HIDDEN TESTS")[1:]
+              for line in block.split("### END HIDDEN TESTS")[0].splitlines() if line.strip()]
+    solutions = [line.strip() for cell in source["cells"] for block in
+                 "".join(cell["source"]).split("### BEGIN SOLUTION")[1:]
+                 for line in block.split("### END SOLUTION")[0].splitlines()
+                 if len(line.strip()) > 12 and not line.strip().startswith("#")]
+    public = set()  # lines that also stand outside the solution and hidden regions
+    for cell in source["cells"]:
+        text_ = "".join(cell["source"])
+        for start, end in (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
+            parts = text_.split(start)
+            text_ = parts[0] + "".join(p.split(end, 1)[-1] for p in parts[1:])
+        public.update(line.strip() for line in text_.splitlines())
+    code = ["".join(c["source"]) for c in released["cells"] if c["cell_type"] == "code"]
+    leaked = [line for line in hidden + solutions
+              if len(line) > 12 and line not in public and any(line in c for c in code)]
+    assert not leaked, leaked[:3]
+
+
+def test_solutions_score_full_marks_and_stubs_score_zero(tmp_path):
+    submissions = {}
+    for src in SOURCES:
+        submissions[src.stem] = (src, ROOT / "exercises" / f"{src.stem}.ipynb")
+    for name, (src, stub) in submissions.items():
+        solution_copy = tmp_path / f"{name}_solution.ipynb"
+        shutil.copy(src, solution_copy)
+        report = grade(src, [solution_copy, stub], tmp_path / f"report_{name}", jobs=2, timeout=60)
+        results = report["submissions"]
+        sol, rel = results[str(solution_copy)], results[str(stub)]
+        assert sol["status"] == "graded" and sol["score"] == sol["max_score"] > 0, (name, sol)
+        assert rel["status"] == "graded" and rel["score"] == 0, (name, rel)
+        assert all(t["feedback"] for t in rel["tests"]), name  # each failure says something
+        assert (tmp_path / f"report_{name}" / "grades.json").exists()
+
+
+@pytest.fixture(scope="module")
+def nbgrader_env(tmp_path_factory):
+    """nbgrader in a virtual environment of its own: never a dependency of adteach."""
+    base = tmp_path_factory.mktemp("nbgrader")
+    venv.EnvBuilder(with_pip=True).create(base / "venv")
+    pip = subprocess.run([str(base / "venv" / "bin" / "python"), "-m", "pip", "install", "-q",
+                          "nbgrader==0.9.6", str(ROOT)], capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    return base
+
+
+def test_nbgrader_generates_the_same_release_and_autogrades_the_solutions(nbgrader_env, tmp_path):
+    bin_dir = nbgrader_env / "venv" / "bin"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "VIRTUAL_ENV"))}
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"  # nbgrader runs `alembic` from PATH
+    env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")
+    course = tmp_path / "course"
+    for src in SOURCES:
+        (course / "source" / src.stem).mkdir(parents=True)
+        shutil.copy(src, course / "source" / src.stem / src.name)
+        (course / "submitted" / "alice" / src.stem).mkdir(parents=True)
+        shutil.copy(src, course / "submitted" / "alice" / src.stem / src.name)  # the solution, as submitted
+    run = lambda *args: subprocess.run([str(bin_dir / "nbgrader"), *args], cwd=course, env=env,
+                                       capture_output=True, text=True, timeout=600)
+    for name in NAMES:
+        out = run("generate_assignment", name, "--force")
+        assert out.returncode == 0, out.stdout + out.stderr
+        theirs = read_notebook(course / "release" / name / f"{name}.ipynb")
+        ours = read_notebook(ROOT / "exercises" / f"{name}.ipynb")
+        strip = lambda nb: [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+        assert strip(theirs) == strip(ours), name
+        out = run("autograde", name, "--create")
+        assert out.returncode == 0, out.stdout + out.stderr
+    code = ("from nbgrader.api import Gradebook\n"
+            "gb = Gradebook('sqlite:///gradebook.db')\n"
+            f"for name in {NAMES!r}:\n"
+            "    s = gb.find_submission(name, 'alice')\n"
+            "    print(name, s.score, s.max_score)\n"
+            "gb.close()\n")
+    out = subprocess.run([str(bin_dir / "python"), "-c", code], cwd=course, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    for line in out.stdout.split("\n"):
+        if line.strip():
+            name, score, max_score = line.split()
+            assert float(score) == float(max_score) > 0, line
