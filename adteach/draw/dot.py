@@ -1,0 +1,265 @@
+"""The DOT text of a computational graph, written from an evaluation ``Trace``.
+
+Each node is a small table: its trace name and operation, then its primal value
+and, depending on the mode, its adjoint v̄ (reverse) or tangent v̇ (forward).
+Each edge carries the local partial derivative, the chain-rule factor of that
+edge. Where several paths meet, the node shows the sum of their contributions.
+
+Every number is written with exactly ``WIDTH`` characters in a monospaced font
+(see ``fixed``), so when only the input values change the boxes keep their size
+and Graphviz places every node where it was: the picture does not jump.
+
+``dot_parts`` returns the DOT cut around its numbers, ``(literals, numbers)``;
+joined back together they are the DOT source. The numbers are kept apart so that
+a layout can be reused when only they change (see ``adteach.draw.cache``).
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+
+import numpy as np
+
+from ..tape import Var, _local_vjp
+from ..trace import _num
+
+__all__ = ["fixed", "dot_parts", "WIDTH", "PALETTE"]
+
+WIDTH = 10          # characters per number: "   -0.9900", "-1.235e-05"
+MAX_TERMS = 4       # a sum of more contributions is written as "sum of n terms"
+MAX_NAME = 24       # longer input names are cut short with an ellipsis
+MAX_EXPR = 40       # the same for a node's operation text
+LONG_EDGES = 300    # beyond this (see _long_edges) Graphviz's careful layout takes seconds to minutes
+NUMBER_FONT = "Courier"  # fixed-width in every Graphviz build (graphviz-pure treats "monospace" as proportional)
+
+# Okabe & Ito's palette, safe for the common colour-vision deficiencies; the kinds of node
+# also differ in shape and border, so nothing depends on colour alone.
+PALETTE = {
+    "input": ("#CCE8F8", "#0072B2"),     # sky-blue fill, blue border; square corners
+    "op": ("#FFFFFF", "#555555"),        # white, grey border; rounded corners
+    "output": ("#F8E2B3", "#B87F00"),    # orange fill, double border
+    "const": ("#EEEEEE", "#999999"),     # small grey box
+    "current": ("#FAF5BD", "#D55E00"),   # the node being processed (step-through): yellow, thick vermillion
+    "derivative": "#0072B2",             # adjoints and tangents are written in blue
+    "unknown": "#767676",                # "?" (not computed yet) in grey
+    "edge": "#555555", "edge_done": "#0072B2", "edge_now": "#D55E00", "edge_todo": "#AAAAAA",
+}
+
+_A, _Z = "\x02", "\x03"  # marks around a number while the DOT is built (control characters never reach it)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NUMERIC = re.compile(r"-?[\d.]+(e[-+]?\d+)?")  # a partial that is a constant already says its value
+
+
+def fixed(x, width=WIDTH):
+    """A number as exactly ``width`` characters, right-aligned: 4 decimals, or 4 digits and an exponent.
+
+    ``fixed(3.0) == '    3.0000'``, ``fixed(-1.2345e-5) == '-1.234e-05'``. The same width for
+    every value keeps the layout still while values change.
+    """
+    x = float(x)
+    if not math.isfinite(x):
+        s = str(x)
+    elif x == 0:
+        s = "0.0000"
+    else:
+        s = f"{x:.4f}" if 1e-3 <= abs(x) < 1e4 else f"{x:.3e}"
+        if len(s) > width:
+            s = f"{x:.3e}"
+    return s.rjust(width)
+
+
+def _scalar(v):
+    return type(v) is float or np.ndim(v) == 0
+
+
+def _n(text):
+    """Mark a number (already ``fixed``) in the text being built."""
+    return f"{_A}{text}{_Z}"
+
+
+def _text(s, limit=MAX_EXPR):
+    """User or trace text made safe for an HTML-like label: no control characters, cut short, escaped."""
+    s = _CONTROL.sub(" ", str(s))
+    if len(s) > limit:
+        s = s[:limit - 1] + "…"
+    return html.escape(s, quote=True)
+
+
+def _font(text, color=None):
+    color = f' COLOR="{color}"' if color else ""
+    return f'<FONT FACE="{NUMBER_FONT}"{color}>{text}</FONT>'
+
+
+def _value(v, color=None, left=False):
+    """A value cell: a fixed-width number, or for an array its shape's summary (min and max).
+
+    ``left``: the number's padding goes to its right (for edge labels, where it is invisible).
+    """
+    if v is None:
+        return _font(_n("?".rjust(WIDTH)), PALETTE["unknown"])
+    v = v.value if type(v) is Var else v
+    if _scalar(v):
+        text = fixed(v)
+        return _font(_n(text.strip().ljust(WIDTH) if left else text), color)
+    a = np.asarray(v, dtype=float)
+    if a.size <= 3:
+        return "[" + ", ".join(_font(_n(fixed(x)), color) for x in a.ravel()) + "]"
+    return f"min {_font(_n(fixed(a.min())), color)} max {_font(_n(fixed(a.max())), color)}"
+
+
+def _row(left, right):
+    return f'<TR><TD ALIGN="LEFT">{left}</TD><TD ALIGN="RIGHT">{right}</TD></TR>'
+
+
+def _attrs(**kw):
+    return " ".join(f'{k}="{v}"' if not v.startswith("<") else f"{k}={v}" for k, v in kw.items())
+
+
+def _seed_text(trace, mode):
+    def bar(name):
+        return f"v{'&#775;' if mode == 'forward' else '&#772;'}{name[1:]}"
+    if mode == "forward":
+        return ", ".join(f"{bar(trace.names[v])} = {_text(_num(t))}" for v, t in zip(trace.inputs, trace.tangent_seed))
+    return f"{bar(trace.names[trace.output])} = {_text(_num(trace.adjoint_seed))}"
+
+
+def _long_edges(trace):
+    """How far the arrows reach in all: the sum over edges of the ranks each one skips."""
+    rank = {}
+    for n in trace.nodes:
+        rank[n] = 1 + max((rank[p] for p in n.parents if type(p) is Var), default=-1)
+    return sum(rank[c] - rank[p] - 1 for c in trace.nodes for p in c.parents if type(p) is Var)
+
+
+def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
+    """The DOT source of ``trace``'s graph as ``(literals, numbers)`` (see the module docstring)."""
+    reverse = mode == "reverse"
+    mark = "&#772;" if reverse else "&#775;"  # combining macron (v̄) or dot above (v̇)
+    nodes, names, out = trace.nodes, trace.names, trace.output
+    by_name = {names[n]: n for n in nodes}
+    ops = [n for n in nodes if n.prim is not None]
+
+    # what is known after `step` steps of the sweep (everything when step is None)
+    if reverse:
+        order = list(reversed(ops))
+        done = {names[n] for n in (order if step is None else order[:step])}
+        current = names[order[step - 1]] if step else None
+        if step is None:
+            deriv = {names[n]: trace.adjoints[n] for n in nodes}
+        else:
+            deriv, _ = trace.reverse_state(step)
+    else:
+        done = {names[n] for n in (nodes if step is None else nodes[:step])}
+        current = names[nodes[step - 1]] if step else None
+        deriv = {names[n]: trace.tangents[n] for n in nodes} if step is None else trace.forward_state(step)
+
+    out_edges, in_edges = {}, {}
+    for e in trace.edges:
+        out_edges.setdefault(e.parent, []).append(e)
+        in_edges.setdefault(e.child, []).append(e)
+    arrival = {name: k for k, name in enumerate(trace.reverse_order)}
+
+    def contribution(e):
+        """The term this edge adds to the sum: v̄_child * partial (reverse) or partial * v̇_parent (forward)."""
+        if reverse:
+            if e.child not in done:
+                return None
+            child = by_name[e.child]
+            inputs = [p.value if type(p) is Var else p for p in child.parents]
+            return _local_vjp(child.prim, e.index, trace.adjoints[child], inputs, child.value, child.aux)
+        if e.child not in done or e.partial is None:
+            return None
+        return e.partial * trace.tangents[by_name[e.parent]]
+
+    lines = []
+    add = lines.append
+    # the legend / title
+    y = trace.output_label  # "y", or "out" when an input is called y, ...
+    what = (f"reverse mode: adjoints v&#772; = &#8706;{_text(y)}/&#8706;v" if reverse
+            else "forward mode: tangents v&#775; (derivatives along the seed direction)")
+    head = _text(title) if isinstance(title, str) else f"{what}; seed {_seed_text(trace, mode)}"
+    if step is not None:
+        head += (f'<BR ALIGN="LEFT"/>after step {step} of {len(ops) if reverse else len(nodes)} (orange: this step; '
+                 'blue: done; dashed: still to come' + ("; + ?: a sum still waiting for terms)" if reverse else ")"))
+    head += '<BR ALIGN="LEFT"/>'
+
+    graph = {"rankdir": "LR", "fontname": "Helvetica", "fontsize": "14", "nodesep": "0.25",
+             "ranksep": "0.35", "bgcolor": "white"}
+    if _long_edges(trace) > LONG_EDGES:  # values used far away: lay out quickly, with straight arrows
+        graph.update(splines="line", nslimit="0.2", nslimit1="1", mclimit="0.5")
+    if title is not False:
+        graph.update(label=f"<{head}>", labelloc="t", labeljust="l")
+    node = _attrs(fontname="Helvetica", fontsize="14", shape="box", style="rounded,filled", margin="0.08,0.04",
+                  color=PALETTE["op"][1], fillcolor=PALETTE["op"][0])
+    edge = _attrs(fontname="Helvetica", fontsize="12", color=PALETTE["edge"], fontcolor="#333333", arrowsize="0.8")
+    add(f"\tgraph [{_attrs(**graph)}]\n\tnode [{node}]\n\tedge [{edge}]\n")
+    const_node = _attrs(fontsize="11", fillcolor=PALETTE["const"][0], color=PALETTE["const"][1], height="0.3",
+                        width="0.3", margin="0.04,0.02")
+    const_edge = _attrs(color=PALETTE["const"][1], style="dashed", arrowsize="0.6")
+
+    for node in nodes:
+        name = names[node]
+        kind = "input" if node.prim is None else "output" if node is out else "op"
+        shape = f" {_text(str(np.shape(node.value)))}" if not _scalar(node.value) else ""
+        if node.prim is None:
+            label = trace.labels[node]
+            header = name + (f" = {_text(label, MAX_NAME)}" if label != name else "")
+        else:
+            header = (f"{_text(y)} = " if node is out else "") + f"{name} = {_text(trace.expr(node))}"
+        rows = [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{header}{shape}</TD></TR>', _row(name, _value(node.value))]
+        dname = f"v{mark}{name[1:]}"  # v̄3 / v̇3
+        value = deriv.get(name)
+        color = PALETTE["derivative"]
+        terms = out_edges.get(name, []) if reverse else in_edges.get(name, [])
+        if not reverse:
+            terms = [e for e in terms if e.partial is not None]
+        fan = len(terms) >= 2
+        stepping = reverse and step is not None and fan  # a sum that may be waiting for some of its terms
+        partial = stepping and value is not None and any(e.child not in done for e in terms)
+        suffix = _font(" + ?" if partial else "    ", PALETTE["unknown"]) if stepping else ""
+        if fan and _scalar(node.value):
+            if reverse:
+                terms = sorted(terms, key=lambda e: (arrival[e.child], e.index))
+            shown = (" + ".join(_value(contribution(e), color) for e in terms) if len(terms) <= MAX_TERMS
+                     else f"sum of {len(terms)} terms")
+            rows += [_row(dname, shown), _row("=", _value(value, color) + suffix)]
+        else:
+            rows.append(_row(dname, _value(value, color) + suffix))
+        table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>"
+        fill, border = PALETTE[kind]
+        attrs = {"label": f"<{table}>", "fillcolor": fill, "color": border}
+        if kind == "input" or partial:
+            attrs["style"] = ("filled" if kind == "input" else "rounded,filled") + (",dashed" if partial else "")
+        if kind == "output":
+            attrs["peripheries"] = "2"
+        if name == current:
+            attrs.update(fillcolor=PALETTE["current"][0], color=PALETTE["current"][1], penwidth="3")
+        add(f'\t"{name}" [{_attrs(**attrs)}]\n')
+
+        # constants used by this operation: small grey nodes
+        for i, p in enumerate(node.parents):
+            if type(p) is not Var:
+                cid = f"{name}_c{i}"
+                text = _text(_num(p) if _scalar(p) else f"const {np.shape(p)}")
+                add(f'\t"{cid}" [label="{text}" {const_node}]\n\t"{cid}" -> "{name}" [{const_edge}]\n')
+
+    for e in trace.edges:
+        attrs = {}
+        if edge_labels:
+            text = _text(e.label)
+            if e.partial is not None and not _NUMERIC.fullmatch(e.label):  # two cells: a gap even if fonts differ
+                text = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD>{text} =</TD><TD>'
+                        f'{_value(e.partial, left=True) if _scalar(e.partial) else "…"}</TD></TR></TABLE>')
+            attrs["label"] = f"<{text}>"
+        if step is not None:
+            if e.child == current:
+                attrs.update(color=PALETTE["edge_now"], penwidth="2.5")
+            elif e.child in done:
+                attrs["color"] = PALETTE["edge_done"]
+            else:
+                attrs.update(color=PALETTE["edge_todo"], style="dashed")
+        add(f'\t"{e.parent}" -> "{e.child}"' + (f" [{_attrs(**attrs)}]" if attrs else "") + "\n")
+
+    pieces = re.split(f"{_A}(.*?){_Z}", "".join(lines))
+    return pieces[0::2], pieces[1::2]
