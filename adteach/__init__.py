@@ -25,15 +25,20 @@ from .trace import Trace, trace
 __version__ = "0.1.0"
 
 _LAZY = {
-    "draw": ("adteach.draw", "draw"),
-    "Drawing": ("adteach.draw", "Drawing"),
-    "explore": ("adteach.explore", "explore"),
-    "Explorer": ("adteach.explore", "Explorer"),
+    "draw": ("adteach.drawing", "draw"),
+    "Drawing": ("adteach.drawing", "Drawing"),
+    "explore": ("adteach.explorer", "explore"),
+    "Explorer": ("adteach.explorer", "Explorer"),
 }
 
 
 def __getattr__(name):
-    """Import the drawing and widget layers only when first used (keeps `import adteach` fast)."""
+    """Import the drawing and widget layers only when first used (keeps `import adteach` fast).
+
+    (They live in the subpackages ``adteach.drawing`` and ``adteach.explorer``, named
+    differently from the functions on purpose: importing a subpackage binds its name
+    on the package, which would otherwise hide the function.)
+    """
     if name in _LAZY:
         import importlib
         module, attr = _LAZY[name]

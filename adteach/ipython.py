@@ -546,8 +546,7 @@ def _missing_hint(exc):
 
 
 def _draw_function():
-    # not `adteach.draw`: once the subpackage adteach.draw is imported, that attribute is the module
-    from .draw import draw
+    from .drawing import draw
     return draw
 
 
@@ -825,7 +824,7 @@ class ADTeachMagics(Magics):
         if args.seed is not None:
             options["seed"] = args.seed
         try:
-            from .explore import explore  # (adteach.explore may be the subpackage, see _draw_function)
+            from .explorer import explore
         except ImportError as exc:
             raise UsageError("%explore needs the widget packages: " + (_missing_hint(exc) or str(exc))) from None
         try:

@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import adteach as ad  # noqa: E402
-from adteach.draw import cache  # noqa: E402
-from adteach.draw.render import available_renderers, render_svg  # noqa: E402
+from adteach.drawing import cache  # noqa: E402
+from adteach.drawing.render import available_renderers, render_svg  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 

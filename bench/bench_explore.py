@@ -60,7 +60,7 @@ def timed(frame):
 
 # --- the explorer ---------------------------------------------------------------------------
 def explorer_frame(plot, relayout=False):
-    from adteach.draw import cache
+    from adteach.drawing import cache
 
     ex = ad.explore(gw, x1=(0.1, 3.0), x2=(0.1, 2.0), plot=plot)
     ex.sliders["x2"].value = 0.5
@@ -83,7 +83,7 @@ def naive_frame(plot, use_dot):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from adteach.draw import draw, render_svg
+    from adteach.drawing import draw, render_svg
 
     def frame(x1, x2=0.5):
         tr = ad.trace(gw, x1, x2)
@@ -109,7 +109,7 @@ def naive_frame(plot, use_dot):
 
 
 def main():
-    from adteach.draw import available_renderers
+    from adteach.drawing import available_renderers
 
     have_dot = shutil.which("dot") is not None
     print(f"renderers available: {', '.join(available_renderers()) or 'none'}")

@@ -2,7 +2,7 @@
 
     python bench/bench_render.py            (add --quick for a shorter run)
 
-Both are timed here and now, through adteach.draw.render.render_svg, on
+Both are timed here and now, through adteach.drawing.render.render_svg, on
   - a 10-node graph whose nodes are HTML-like tables (like adteach's drawings), and
   - a 200-node graph of record nodes (a binary tree plus cross edges).
 Prints the median time of each after warm-up, and system/embedded as the ratio.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adteach.draw.render import available_renderers, render_svg  # noqa: E402
+from adteach.drawing.render import available_renderers, render_svg  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 

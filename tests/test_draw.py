@@ -1,4 +1,4 @@
-"""adteach.draw with real rendering, no mocks: the embedded graphviz-pure program, and the
+"""adteach.drawing with real rendering, no mocks: the embedded graphviz-pure program, and the
 system `dot` where Graphviz is installed. Reference numbers: shared/REFERENCES.md."""
 import html
 import math
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import adteach as ad
-from adteach.draw import Drawing, GraphTooLarge, cache, fixed
-from adteach.draw.render import render_svg
+from adteach.drawing import Drawing, GraphTooLarge, cache, fixed
+from adteach.drawing.render import render_svg
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
@@ -381,7 +381,7 @@ def test_jupyter_never_shows_a_traceback_for_a_missing_renderer(tmp_path, monkey
 
 
 def test_drawing_imports_no_graphviz_and_works_in_any_import_order(tmp_path):
-    code = ("import sys, adteach.draw.render\nimport adteach as ad\n"
+    code = ("import sys, adteach.drawing.render\nimport adteach as ad\n"
             "d = ad.draw(lambda x: ad.exp(x), 1.0)\nassert '<svg' in d.svg()\n"
             "assert 'graphviz' not in sys.modules\nassert isinstance(d, ad.Drawing)\nprint('ok')")
     assert run_python(code).strip() == "ok"

@@ -1,4 +1,4 @@
-"""The live explorer (adteach.explore): real ipywidgets, real Graphviz, real matplotlib, no mocks.
+"""The live explorer (adteach.explorer): real ipywidgets, real Graphviz, real matplotlib, no mocks.
 
 Everything a student sees is read back through the headless API (``sliders``,
 ``value``, ``gradient``, ``svg``, ``trace``, ``error``) and the widgets' own values,
@@ -24,7 +24,7 @@ import adteach as ad
 
 widgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
-from adteach.draw import cache, draw, fixed  # noqa: E402  (the function, whatever ad.draw is bound to)
+from adteach.drawing import cache, draw, fixed  # noqa: E402  (the function, whatever ad.draw is bound to)
 
 def gw(x1, x2):
     """Griewank & Walther's example, the one of the lectures."""
@@ -220,10 +220,14 @@ def test_ad_draw_and_ad_explore_stay_the_functions():
             "print(callable(ad.draw), callable(ad.explore), type(ad.draw(lambda x: x * x, 2.0)).__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["True", "True", "Drawing"], out.stderr
-    code = ("from adteach.explore import Explorer; import adteach as ad;"
+    code = ("from adteach.explorer import Explorer; import adteach as ad;"
             "print(repr(ad.explore(lambda x: x * x, x=1.0, plot=False)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "Explorer(f, x=1, mode='reverse')", out.stderr
+    code = ("import adteach.drawing.render, adteach.explorer, types; import adteach as ad;"
+            "print(type(ad.draw) is types.FunctionType, type(ad.explore) is types.FunctionType)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["True", "True"], out.stderr
 
 
 # --- errors ---------------------------------------------------------------------------

@@ -295,7 +295,7 @@ def test_trace_without_graphviz(ip, monkeypatch):
     """No Graphviz renderer: the table and the gradient still appear, with a note naming what to install."""
     from collections import OrderedDict
 
-    from adteach.draw import cache, render
+    from adteach.drawing import cache, render
     monkeypatch.setattr(render, "_FINDERS", {"embedded": lambda: None, "system": lambda: None})
     monkeypatch.setattr(cache, "_svgs", OrderedDict())
     monkeypatch.setattr(cache, "_shapes", OrderedDict())
@@ -310,7 +310,7 @@ def test_trace_without_graphviz(ip, monkeypatch):
 
 
 def test_trace_draws_the_step(ip):
-    pytest.importorskip("adteach.draw")
+    pytest.importorskip("adteach.drawing")
     result, cap = run(ip, "%%trace --step 2 --mode forward x1=1.5 x2=0.5\nsin(x1) * x2")
     assert result.success, cap.stdout + cap.stderr
     drawing = result.result.drawing
@@ -322,7 +322,7 @@ def test_trace_draws_the_step(ip):
 def test_explore_without_widgets(ip, monkeypatch):
     """No ipywidgets: %explore says what to pip install instead of a traceback."""
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
-    for name in [m for m in sys.modules if m == "adteach.explore" or m.startswith("adteach.explore.")]:
+    for name in [m for m in sys.modules if m == "adteach.explorer" or m.startswith("adteach.explorer.")]:
         monkeypatch.delitem(sys.modules, name)
     for name in ("explore", "Explorer"):
         if name in vars(adteach):

@@ -1,4 +1,4 @@
-"""adteach.draw.render with real rendering, no mocks: the embedded graphviz-pure
+"""adteach.drawing.render with real rendering, no mocks: the embedded graphviz-pure
 program always, and the system `dot` where Graphviz is installed."""
 import os
 import shutil
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from adteach.draw.render import RenderError, RendererUnavailable, available_renderers, render_svg
+from adteach.drawing.render import RenderError, RendererUnavailable, available_renderers, render_svg
 
 ROOT = Path(__file__).resolve().parents[1]
-RENDER_PY = ROOT / "adteach" / "draw" / "render.py"
+RENDER_PY = ROOT / "adteach" / "drawing" / "render.py"
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's `dot` is not installed here (apt install graphviz)")
@@ -70,7 +70,7 @@ def assert_tricky_labels(svg):
 EMBEDDED_ONLY = """
 import shutil, sys
 assert shutil.which("dot") is None, "dot is on PATH"
-from adteach.draw.render import available_renderers, render_svg
+from adteach.drawing.render import available_renderers, render_svg
 assert available_renderers() == ["embedded"], available_renderers()
 svg = render_svg(sys.argv[1])            # "auto" must pick the embedded renderer
 assert svg == render_svg(sys.argv[1], "embedded")

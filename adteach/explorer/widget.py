@@ -9,7 +9,7 @@ Update pipeline (one *frame*, for the current slider values, mode, seed and step
 2. the graph: ``draw(trace, mode=..., step=...).svg()``. The drawing layer writes
    every number with the same width and lays out each graph *shape* once; after
    that a new SVG is the cached layout with the new numbers written in
-   (``adteach.draw.cache``, byte for byte what Graphviz would draw): no Graphviz
+   (``adteach.drawing.cache``, byte for byte what Graphviz would draw): no Graphviz
    run while a slider is dragged;
 3. the trace table (``Trace._repr_html_``) and the numeric read-out;
 4. the plot panel, if any: the precomputed curve/contours stay, only the marker,
@@ -38,7 +38,6 @@ import html
 import inspect
 import threading
 import time
-import types
 
 import ipywidgets as widgets
 import numpy as np
@@ -129,18 +128,12 @@ def _slider(name, spec):
 
 def _draw_function():
     """(the function ``ad.draw``, None), or (None, why not) when the drawing layer cannot be imported."""
-    import adteach
-
     try:
-        # through adteach's lazy attribute, so that adteach.draw stays the *function*: importing the
-        # adteach.draw package first would make Python bind the name to the package instead
-        fn = adteach.draw
+        from ..drawing import draw
     except ImportError as exc:
         return None, (f"The graph is not available ({exc}); "
                       'install the drawing packages: pip install "adteach[draw]"')
-    if isinstance(fn, types.ModuleType):  # someone imported the package before: take its function
-        fn = fn.draw
-    return fn, None
+    return draw, None
 
 
 class Explorer(widgets.VBox):
@@ -381,7 +374,7 @@ class Explorer(widgets.VBox):
         try:
             # the whole sweep (step at its end) is the plain drawing; earlier steps are highlighted.
             # Drawing.svg() lays out each graph shape once and then only writes the new numbers
-            # into that SVG (adteach.draw.cache): no Graphviz run while a slider is dragged.
+            # into that SVG (adteach.drawing.cache): no Graphviz run while a slider is dragged.
             svg = self._draw(tr, mode=mode, step=None if step >= n else step, renderer=self._renderer).svg()
         except Exception as exc:  # noqa: BLE001 - no renderer, graph too large...: say so in place
             self._svg = None

@@ -16,7 +16,7 @@ local partial derivative: the factor the chain rule multiplies along that arrow.
 Where several paths meet, the node shows the sum of their contributions, e.g.
 v̄-1 = 144.0000 + 144.0000 = 288.0000.
 
-Nothing here needs a system Graphviz: the picture is made by ``adteach.draw.render``
+Nothing here needs a system Graphviz: the picture is made by ``adteach.drawing.render``
 (an embedded Graphviz from the ``graphviz-pure`` package, or the ``dot`` program).
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ def draw(f, *args, mode="reverse", seed=None, step=None, edge_labels=True, rende
                 tangents not yet computed show "?", the node of this step is highlighted,
                 and "+ ?" marks a sum still waiting for some of its terms.
     edge_labels write the local partial derivative on every arrow (default True).
-    renderer    "auto", "embedded" or "system" (see ``adteach.draw.render``).
+    renderer    "auto", "embedded" or "system" (see ``adteach.drawing.render``).
     max_nodes   refuse larger graphs (default 300, ``None``: no limit).
     title       a title instead of the legend line; False for none.
 
@@ -247,17 +247,3 @@ class Drawing:
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.digraph, name)
-
-
-class _CallableModule(type(np)):
-    """``adteach.draw`` is both this package and the function ``draw``; Python makes ``ad.draw``
-    the package whenever the package is imported before ``ad.draw`` is first used, so calling
-    the package calls the function: ``ad.draw(f, 1.5, 0.5)`` works in every import order."""
-
-    def __call__(self, *args, **kwargs):
-        return draw(*args, **kwargs)
-
-
-import sys as _sys  # noqa: E402
-
-_sys.modules[__name__].__class__ = _CallableModule

@@ -11,7 +11,7 @@ and Graphviz places every node where it was: the picture does not jump.
 
 ``dot_parts`` returns the DOT cut around its numbers, ``(literals, numbers)``;
 joined back together they are the DOT source. The numbers are kept apart so that
-a layout can be reused when only they change (see ``adteach.draw.cache``).
+a layout can be reused when only they change (see ``adteach.drawing.cache``).
 """
 from __future__ import annotations
 

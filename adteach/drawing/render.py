@@ -26,7 +26,7 @@ loaded inside Python between two renders, so drawing thousands of graphs does
 not make the notebook grow, and two threads may render at the same time. The
 only thing remembered is where the embedded program was found.
 
-    >>> from adteach.draw.render import render_svg
+    >>> from adteach.drawing.render import render_svg
     >>> svg = render_svg('digraph { x -> "sin(x)" }')
     >>> svg.lstrip().startswith("<?xml")
     True
