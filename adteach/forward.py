@@ -24,7 +24,7 @@ from .tape import _as_value, _fmt
 __all__ = ["Dual"]
 
 
-class Dual:
+class Dual(P.ArrayLike):
     """A value with a tangent: ``Dual(value, tangent)``.
 
     ``x = Dual(1.5, 1.0); y = Dual(0.5, 0.0)`` seeds x: afterwards ``f(x, y).tangent``
@@ -33,7 +33,6 @@ class Dual:
 
     __slots__ = ("value", "tangent")
     _ad_priority = 2  # a Dual may hold Vars inside (differentiating forward mode)
-    __array_ufunc__ = P.array_ufunc  # np.sin(dual), array * dual: run as adteach primitives
 
     def __init__(self, value, tangent=0.0):
         self.value = value if _is_traced(value) else _as_value(value)
@@ -74,53 +73,6 @@ class Dual:
     def __repr__(self):
         return f"Dual(value={_fmt(P._value(self.value))}, tangent={_fmt(P._value(self.tangent))})"
 
-    @property
-    def shape(self):
-        return np.shape(P._value(self.value))
-
-    @property
-    def ndim(self):
-        return np.ndim(P._value(self.value))
-
-    @property
-    def T(self):
-        return P.transpose(self)
-
-    def sum(self, axis=None, keepdims=False):
-        return P.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return P.mean(self, axis, keepdims)
-
-    def reshape(self, *shape):
-        return P.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def __getitem__(self, index):
-        return P.getitem(self, index=index)
-
-    def __len__(self):
-        return len(P._value(self.value))
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def __float__(self):
-        return float(P._value(self.value))
-
-    def __lt__(self, o):
-        return P._value(self) < P._value(o)
-
-    def __le__(self, o):
-        return P._value(self) <= P._value(o)
-
-    def __gt__(self, o):
-        return P._value(self) > P._value(o)
-
-    def __ge__(self, o):
-        return P._value(self) >= P._value(o)
-
-    __hash__ = object.__hash__
-
     __add__ = lambda s, o: P.add(s, o)
     __radd__ = lambda s, o: P.add(o, s)
     __sub__ = lambda s, o: P.sub(s, o)
@@ -131,10 +83,7 @@ class Dual:
     __rtruediv__ = lambda s, o: P.div(o, s)
     __pow__ = lambda s, o: P.pow(s, o)
     __rpow__ = lambda s, o: P.pow(o, s)
-    __matmul__ = lambda s, o: P.matmul(s, o)
-    __rmatmul__ = lambda s, o: P.matmul(o, s)
     __neg__ = lambda s: P.neg(s)
-    __abs__ = lambda s: P.abs(s)
 
 
 def _is_traced(x):

@@ -427,3 +427,83 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
         f"numpy.{name} cannot differentiate through a {type(self).__name__}: use adteach's operations "
         f"(ad.sin, ad.exp, ad.sum, ...){' with no extra arguments' if kwargs else ''}, "
         "or take the number out with .value")
+
+
+class ArrayLike:
+    """What ``Var`` and ``Dual`` share: array conveniences, each one primitive of the table.
+
+    ``x.T``, ``x.sum()``, ``x[0]``, ``x.exp()``... and comparisons, which compare the
+    values (for ``if x > 0:`` in user code) and are not differentiated.
+    """
+    __slots__ = ()
+    __array_ufunc__ = array_ufunc  # np.sin(x), array * x: run as adteach primitives (see below)
+    __hash__ = object.__hash__
+
+    shape = property(lambda self: np.shape(_value(self)))
+    ndim = property(lambda self: np.ndim(_value(self)))
+    size = property(lambda self: np.size(_value(self)))
+    T = property(lambda self: transpose(self))
+
+    def sum(self, axis=None, keepdims=False):
+        return sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return mean(self, axis, keepdims)
+
+    def reshape(self, *shape):
+        return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def exp(self):
+        return exp(self)
+
+    def log(self):
+        return log(self)
+
+    def tanh(self):
+        return tanh(self)
+
+    def relu(self):
+        return relu(self)
+
+    def sigmoid(self):
+        return sigmoid(self)
+
+    def __getitem__(self, index):
+        return getitem(self, index=index)
+
+    def __len__(self):
+        if not self.ndim:
+            raise ShapeError(f"a scalar {type(self).__name__} has no length")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def item(self) -> float:
+        return float(np.asarray(_value(self)).item())
+
+    def __float__(self):
+        if self.ndim:
+            raise ShapeError(f"only a scalar {type(self).__name__} converts to float; this one has shape {self.shape}")
+        return float(_value(self))
+
+    def __lt__(self, other):
+        return _value(self) < _value(other)
+
+    def __le__(self, other):
+        return _value(self) <= _value(other)
+
+    def __gt__(self, other):
+        return _value(self) > _value(other)
+
+    def __ge__(self, other):
+        return _value(self) >= _value(other)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(other, self)
+
+    def __abs__(self):
+        return abs(self)

@@ -57,7 +57,7 @@ def _clip(x, n=60):
     return text if len(text) <= n else text[:n] + "..."
 
 
-class Var:
+class Var(P.ArrayLike):
     """A value in the computational graph.
 
     ``Var(1.5, name="x1")`` makes an input (a leaf). Operations on Vars return
@@ -67,7 +67,6 @@ class Var:
 
     __slots__ = ("value", "grad", "parents", "prim", "aux", "name", "_n", "__weakref__")
     _ad_priority = 1
-    __array_ufunc__ = P.array_ufunc  # np.sin(var), array * var: run as adteach primitives
 
     def __init__(self, value, name=None, *, _prim=None, _parents=(), _aux=None):
         self.value = value if _prim is not None else _as_value(value)
@@ -121,65 +120,6 @@ class Var:
     def is_leaf(self) -> bool:
         return self.prim is None
 
-    @property
-    def shape(self):
-        return np.shape(self.value)
-
-    @property
-    def ndim(self):
-        return np.ndim(self.value)
-
-    @property
-    def size(self):
-        return np.size(self.value)
-
-    @property
-    def T(self):
-        return P.transpose(self)
-
-    def sum(self, axis=None, keepdims=False):
-        return P.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return P.mean(self, axis, keepdims)
-
-    def reshape(self, *shape):
-        return P.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def exp(self):
-        return P.exp(self)
-
-    def log(self):
-        return P.log(self)
-
-    def tanh(self):
-        return P.tanh(self)
-
-    def relu(self):
-        return P.relu(self)
-
-    def sigmoid(self):
-        return P.sigmoid(self)
-
-    def item(self) -> float:
-        return float(np.asarray(self.value).item())
-
-    def __float__(self):
-        if self.ndim:
-            raise ShapeError(f"only a scalar Var converts to float; this one has shape {self.shape}")
-        return float(self.value)
-
-    def __len__(self):
-        if not self.ndim:
-            raise ShapeError("a scalar Var has no length")
-        return len(self.value)
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def __getitem__(self, index):
-        return P.getitem(self, index=index)
-
     def __repr__(self):
         name = f", name={self.name!r}" if self.name else ""
         grad = ""
@@ -187,21 +127,6 @@ class Var:
             g = self.grad.value if type(self.grad) is Var else self.grad
             grad = f", grad={_fmt(g)}"
         return f"Var({_fmt(self.value)}{name}{grad})"
-
-    # comparisons compare values (for `if x > 0:` in user code); they are not differentiated
-    def __lt__(self, other):
-        return self.value < _plain(other)
-
-    def __le__(self, other):
-        return self.value <= _plain(other)
-
-    def __gt__(self, other):
-        return self.value > _plain(other)
-
-    def __ge__(self, other):
-        return self.value >= _plain(other)
-
-    __hash__ = object.__hash__
 
     # arithmetic: each operator is one primitive of the table
     def __add__(self, other):
@@ -234,20 +159,11 @@ class Var:
     def __rpow__(self, other):
         return _binary(POW, other, self)
 
-    def __matmul__(self, other):
-        return P.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return P.matmul(other, self)
-
     def __neg__(self):
         return Var._ad_apply(NEG, (self,), {})
 
     def __pos__(self):
         return self
-
-    def __abs__(self):
-        return P.abs(self)
 
 
 ADD, SUB, MUL, DIV, POW, NEG = (TABLE[n] for n in ("add", "sub", "mul", "div", "pow", "neg"))
@@ -280,10 +196,6 @@ def _binary(prim, a, b):
         a = float(a)
         return _record(prim, (a, b), (a, b.value), None)
     return P.apply(prim, a, b)  # arrays, Duals, ...
-
-
-def _plain(x):
-    return x.value if type(x) is Var else x
 
 
 def _names(parents):
