@@ -396,7 +396,10 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{rep.when}", rep)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop marked as
+# running in the main thread while it is open, which would change how later tests
+# (the explorer's event-loop coalescing) behave.
+@pytest.fixture(scope="module")
 def browser():
     require_browser_stack()
     from playwright.sync_api import sync_playwright
