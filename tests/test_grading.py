@@ -495,3 +495,13 @@ def test_run_as_keeps_the_source_out_of_reach(tmp_path):
     res = grade_submission(source, sub, timeout=TIMEOUT, python=python, run_as="nobody")
     assert res["status"] == "graded" and res["score"] == 0, res
     assert any("PermissionError" in e["message"] for e in res["cell_errors"]), res
+
+
+def test_scan_ignores_local_variables_but_not_globals():
+    from adteach.grading.scan import scan_code
+    code = ("def init_params(n):\n    params = [0.0] * n\n    return params\n"
+            "def sneaky():\n    global check_close\n    check_close = lambda *a: None\n"
+            "params = None\n")
+    found = [msg for _, msg in scan_code(code, ["numpy"], {"params", "check_close"})]
+    assert sum("redefines 'params'" in m for m in found) == 1  # the module-level one only
+    assert any("redefines 'check_close'" in m for m in found)

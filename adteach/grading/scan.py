@@ -132,6 +132,20 @@ def scan_code(code: str, module_names: set[str] | frozenset[str] = frozenset(),
             node = node.value
         return node.id if isinstance(node, ast.Name) else None
 
+    # A name assigned inside a function (and not declared global there) is a local
+    # variable: it cannot shadow a helper the tests use, so it is not reported.
+    local_binds: set[int] = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            body = fn.body if isinstance(fn.body, list) else [fn.body]
+            declared = {n for stmt in body for g in ast.walk(stmt)
+                        if isinstance(g, ast.Global) for n in g.names}
+            for stmt in body:
+                for sub in ast.walk(stmt):
+                    if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)) \
+                            and sub.id not in declared:
+                        local_binds.add(id(sub))
+
     skip: set[int] = set()
     for node in ast.walk(tree):
         if id(node) in skip:
@@ -155,7 +169,7 @@ def scan_code(code: str, module_names: set[str] | frozenset[str] = frozenset(),
                             break
                     if isinstance(sub, ast.Name) and sub.id == "__builtins__":
                         found.add((line, "rebinds __builtins__"))
-                    elif isinstance(sub, ast.Name) and sub.id in pristine_names:
+                    elif isinstance(sub, ast.Name) and sub.id in pristine_names and id(sub) not in local_binds:
                         found.add((line, f"redefines {sub.id!r}, which a read-only or test cell defines"))
         elif isinstance(node, ast.Attribute) and node.attr in _SUSPICIOUS_ATTRS:
             found.add((line, _SUSPICIOUS_ATTRS[node.attr]))
