@@ -214,6 +214,13 @@ def _fail(message: str):
 # ----------------------------------------------------------------------------------------------
 # calling student code
 # ----------------------------------------------------------------------------------------------
+def _qualname_310(frame):
+    """Python 3.10 has no ``co_qualname``: name a method by the class of its ``self``."""
+    name = frame.f_code.co_name
+    owner = frame.f_locals.get("self") if frame.f_code.co_argcount else None
+    return f"{type(owner).__name__}.{name}" if owner is not None and hasattr(type(owner), name) else name
+
+
 def _raising_function(exc):
     """(qualified name, code object) of the innermost student function that raised ``exc``, or None.
 
@@ -224,7 +231,7 @@ def _raising_function(exc):
     found = None
     while tb is not None:
         code = tb.tb_frame.f_code
-        name = getattr(code, "co_qualname", None) or code.co_name
+        name = getattr(code, "co_qualname", None) or _qualname_310(tb.tb_frame)
         fname = code.co_filename
         if (not fname.startswith(_PKG_DIR) and "site-packages" not in fname
                 and not name.endswith(">")):
