@@ -12,6 +12,7 @@ says which one disagrees, by how much.
 from __future__ import annotations
 
 import html
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +50,7 @@ def numerical_grad(f, *args, argnums=0, eps=1e-6):
                 return float(P._value(f(*call)))
             g[k] = (shifted(eps) - shifted(-eps)) / (2 * eps)
         results.append(g if g.ndim else float(g))
-    return results[0] if isinstance(argnums, int) else tuple(results)
+    return results[0] if isinstance(argnums, numbers.Integral) else tuple(results)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import primitives as P
+from .primitives import ShapeError
 from .tape import _as_value, _fmt
 
 __all__ = ["Dual"]
@@ -37,6 +38,12 @@ class Dual(P.ArrayLike):
     def __init__(self, value, tangent=0.0):
         self.value = value if _is_traced(value) else _as_value(value)
         self.tangent = tangent if _is_traced(tangent) else _as_value(tangent)
+        vs, ts = np.shape(P._value(self.value)), np.shape(P._value(self.tangent))
+        if ts != vs:
+            if ts == () and not _is_traced(self.tangent):  # a scalar tangent for an array value
+                self.tangent = self.tangent * np.ones(vs)
+            else:
+                raise ShapeError(f"Dual: the tangent has shape {ts} but the value has shape {vs}")
 
     val = property(lambda self: self.value)
     dot = property(lambda self: self.tangent)
@@ -50,8 +57,8 @@ class Dual(P.ArrayLike):
             return Dual(out, P.apply(prim, *tangents, **aux))
         tangent = None
         for i, a in enumerate(args):
-            if type(a) is not Dual:
-                continue  # a constant: no tangent
+            if type(a) is not Dual or (type(a.tangent) is float and a.tangent == 0.0):
+                continue  # a constant, or a zero tangent: nothing to add (x**p needs no d/dp then)
             if prim.vjp is not None:  # multilinear: a' @ b + a @ b'
                 swapped = list(values)
                 swapped[i] = a.tangent
@@ -66,6 +73,8 @@ class Dual(P.ArrayLike):
                     part = partial(*values, out) * a.tangent
             tangent = part if tangent is None else tangent + part
         shape = np.shape(P._value(out))
+        if tangent is None:
+            tangent = 0.0
         if np.shape(P._value(tangent)) != shape:
             tangent = P.broadcast_to(tangent, shape)
         return Dual(out, tangent)
@@ -84,6 +93,7 @@ class Dual(P.ArrayLike):
     __pow__ = lambda s, o: P.pow(s, o)
     __rpow__ = lambda s, o: P.pow(o, s)
     __neg__ = lambda s: P.neg(s)
+    __pos__ = lambda s: s
 
 
 def _is_traced(x):

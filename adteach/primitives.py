@@ -33,7 +33,7 @@ from __future__ import annotations
 import builtins
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -73,7 +73,6 @@ class Primitive:
     check: Callable[..., str | None] | None = None
     nargs: int | None = None  # None: as many as given (stack)
     multilinear: bool = False  # structural and linear in each input separately (matmul)
-    aux_defaults: dict = field(default_factory=dict)
 
     @property
     def elementwise(self) -> bool:
@@ -107,11 +106,9 @@ class ShapeProblem(str):
     """A check's message that is about shapes (raised as ShapeError)."""
 
 
-def _positive(what):
-    def check(x):
-        if np.any(np.asarray(x) <= 0):
-            return "defined only for inputs > 0"
-    return check
+def _check_log(x):
+    if np.any(np.asarray(x) <= 0):
+        return "defined only for inputs > 0"
 
 
 def _check_sqrt(x):
@@ -144,6 +141,12 @@ def _log_partial(x, out):
 
 
 def _pow_base(a, b, out):
+    av, bv = np.asarray(_value(a)), np.asarray(_value(b))
+    if np.all(bv == 0):
+        return 0.0 * a  # x**0 is constant
+    if np.any((av == 0) & (bv < 1) & (bv != 0)):
+        raise DomainError("pow: the derivative of x**p at x = 0 is infinite for 0 < p < 1 "
+                          "(and undefined for p < 0)")
     return b * a ** (b - 1.0)
 
 
@@ -255,7 +258,7 @@ _define("pow", lambda a, b: a ** b, "{0} ** {1}", "{0}^{{{1}}}",
 _define("exp", _unary(math.exp, np.exp), "exp({0})", "\\exp({0})",
         partials=(lambda x, out: out,), labels=("exp({0})",), nargs=1)
 _define("log", _unary(math.log, np.log), "log({0})", "\\ln({0})",
-        partials=(_log_partial,), labels=("1/{0}",), check=_positive("log"), nargs=1)
+        partials=(_log_partial,), labels=("1/{0}",), check=_check_log, nargs=1)
 _define("sin", _unary(math.sin, np.sin), "sin({0})", "\\sin({0})",
         partials=(lambda x, out: cos(x),), labels=("cos({0})",), nargs=1)
 _define("cos", _unary(math.cos, np.cos), "cos({0})", "\\cos({0})",
@@ -341,11 +344,16 @@ def evaluate(prim: Primitive, values, aux, names=None):
             raise _error(cls, prim, problem, values, names)
     try:
         return prim.fn(*values, **aux)
+    except np.exceptions.AxisError as exc:
+        raise _error(ShapeError, prim, str(exc), values, names) from None
     except ValueError as exc:
         if "broadcast" in str(exc) or "shape" in str(exc) or "size" in str(exc):
             shapes = " and ".join(str(np.shape(v)) for v in values)
             raise _error(ShapeError, prim, f"shapes {shapes} cannot be combined ({exc})", values, names) from None
         raise _error(DomainError, prim, str(exc), values, names) from None
+    except (ArithmeticError, IndexError) as exc:
+        cls = ShapeError if isinstance(exc, IndexError) else DomainError
+        raise _error(cls, prim, f"{type(exc).__name__}: {exc}", values, names) from None
     except TypeError as exc:
         types = ", ".join(type(v).__name__ for v in values)
         raise _error(ADTypeError, prim, f"unsupported input types ({types}): {exc}", values, names) from None
@@ -398,7 +406,10 @@ def reshape(x, shape):
 
 def transpose(x, axes=None):
     """Transpose an array (reverse its axes, or permute them by ``axes``)."""
-    return apply(TABLE["transpose"], x, axes=None if axes is None else tuple(axes))
+    if axes is not None:
+        n = np.ndim(_value(x))
+        axes = tuple(int(a) % n for a in axes)  # negative axes, as NumPy allows
+    return apply(TABLE["transpose"], x, axes=axes)
 
 
 def stack(xs):
@@ -432,11 +443,12 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
 class ArrayLike:
     """What ``Var`` and ``Dual`` share: array conveniences, each one primitive of the table.
 
-    ``x.T``, ``x.sum()``, ``x[0]``, ``x.exp()``... and comparisons, which compare the
-    values (for ``if x > 0:`` in user code) and are not differentiated.
+    ``x.T``, ``x.sum()``, ``x[0]``, ``x.exp()``... and the ordering comparisons
+    ``<``, ``<=``, ``>``, ``>=``, which compare the values (for ``if x > 0:`` in user
+    code) and are not differentiated. ``==`` stays identity, so Vars can be dict keys.
     """
     __slots__ = ()
-    __array_ufunc__ = array_ufunc  # np.sin(x), array * x: run as adteach primitives (see below)
+    __array_ufunc__ = array_ufunc  # np.sin(x), array * x: run as adteach primitives (see above)
     __hash__ = object.__hash__
 
     shape = property(lambda self: np.shape(_value(self)))
@@ -444,10 +456,12 @@ class ArrayLike:
     size = property(lambda self: np.size(_value(self)))
     T = property(lambda self: transpose(self))
 
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis=None, keepdims=False, **numpy_options):
+        _no_numpy_options("sum", numpy_options)  # np.sum(x) passes dtype=None, out=None
         return sum(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, **numpy_options):
+        _no_numpy_options("mean", numpy_options)
         return mean(self, axis, keepdims)
 
     def reshape(self, *shape):
@@ -507,3 +521,9 @@ class ArrayLike:
 
     def __abs__(self):
         return abs(self)
+
+
+def _no_numpy_options(name, options):
+    used = [k for k, v in options.items() if v is not None and not (k == "where" and v is True)]
+    if used:
+        raise ADTypeError(f"{name}: adteach does not support the NumPy option(s) {', '.join(used)}")

@@ -44,6 +44,10 @@ def _as_value(x, where=None):
         return float(x)
     prefix = f"{where}: " if where else ""
     if isinstance(x, (list, tuple, np.ndarray)):
+        if isinstance(x, (list, tuple)) and any(hasattr(type(e), "_ad_apply") for e in np.ravel(
+                np.array(x, dtype=object)) if e is not None):
+            raise ADTypeError(f"{prefix}a list holding Vars would lose their derivatives: "
+                              "combine them with ad.stack([...])")
         try:
             return np.asarray(x, dtype=float)
         except (TypeError, ValueError):
@@ -68,12 +72,13 @@ class Var(P.ArrayLike):
     __slots__ = ("value", "grad", "parents", "prim", "aux", "name", "_n", "__weakref__")
     _ad_priority = 1
 
-    def __init__(self, value, name=None, *, _prim=None, _parents=(), _aux=None):
-        self.value = value if _prim is not None else _as_value(value)
+    def __init__(self, value, name=None):
+        """An input (a leaf): no primitive, no parents. Operations make nodes with `_record`."""
+        self.value = _as_value(value)
         self.grad = None
-        self.parents = _parents
-        self.prim = _prim
-        self.aux = _aux
+        self.parents = ()
+        self.prim = None
+        self.aux = None
         self.name = name
         self._n = next(_creation)
 
@@ -242,10 +247,11 @@ def backprop(output: Var, seed=None, *, create_graph=False, stop=()) -> dict:
                 f"backward() on an output of shape {output.shape} needs a seed: pass "
                 f"gradient= an array of that shape (or use jacrev for the whole Jacobian)")
         seed = 1.0
-    elif type(seed) is not Var:
-        seed = _as_value(seed)
-        if np.shape(seed) != output.shape:
-            raise ShapeError(f"the seed has shape {np.shape(seed)} but the output has shape {output.shape}")
+    else:
+        if type(seed) is not Var:
+            seed = _as_value(seed)
+        if np.shape(P._value(seed)) != output.shape:
+            raise ShapeError(f"the seed has shape {np.shape(P._value(seed))} but the output has shape {output.shape}")
     adjoint = {output: seed}
     get = adjoint.get
     ONE, MINUS_ONE = P.ONE, P.MINUS_ONE

@@ -9,7 +9,7 @@ for the seed direction) and its adjoint (reverse mode, for the output seed 1):
 
 A ``Trace`` also knows the *steps* of both sweeps, so drawings and widgets can show
 the state after k steps (``forward_state(k)``, ``reverse_state(k)``), and the local
-partial derivative on every edge. The graph drawings and the explorer read only this.
+partial derivative on every edge. The graph drawings and the explorer are built on it.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from . import primitives as P
 from .forward import Dual
 from .primitives import ADError
 from .tape import Var, _as_value, _local_vjp, backprop, graph_nodes
-from .transforms import _param_names
+from .transforms import _param_names, recording
 
 __all__ = ["trace", "Trace", "Row", "Edge"]
 
@@ -77,7 +77,9 @@ class Trace:
                           f"(it returned {type(output).__name__} {output!r}), so there is nothing to trace")
         nodes = graph_nodes(output)
         leaves = [n for n in nodes if n.prim is None]
-        ordered_inputs = [v for v in inputs if v in set(leaves)] + [v for v in leaves if v not in set(inputs)]
+        given = set(inputs)
+        # every given input keeps its number, even one the output does not use
+        ordered_inputs = list(inputs) + [v for v in leaves if v not in given]
         ops = [n for n in nodes if n.prim is not None]
         self.output = output
         self.inputs = ordered_inputs
@@ -305,7 +307,7 @@ def _index_text(index):
 def trace(f, *args, seed=None, adjoint_seed=None):
     """The evaluation trace of ``f`` at ``args`` (or of an already computed Var).
 
-    ``seed`` is the tangent direction (default: the first input, x1' = 1, others 0);
+    ``seed`` is the tangent direction (default: ones on the first input, zeros on the others);
     ``adjoint_seed`` the output's adjoint (default 1). The result prints as a table,
     shows as HTML in Jupyter and has ``to_latex()``; its ``rows`` hold the numbers.
     """
@@ -317,7 +319,8 @@ def trace(f, *args, seed=None, adjoint_seed=None):
         raise ADError(f"trace needs a function and its arguments (or a Var), got {type(f).__name__}")
     names = _param_names(f, len(args))
     leaves = [a if type(a) is Var else Var(_as_value(a), name=n) for a, n in zip(args, names)]
-    out = f(*leaves)
+    with recording():
+        out = f(*leaves)
     if isinstance(out, (list, tuple)):
         out = P.stack(out)
     fname = getattr(f, "__name__", "f")

@@ -5,30 +5,57 @@ on ``Var`` inputs (recording the graph) and sweeps backwards. ``jvp`` runs ``f``
 on ``Dual`` inputs (forward mode). ``jacfwd`` builds a Jacobian column by column
 with forward passes, ``jacrev`` row by row with reverse passes.
 
-Transforms nest: when an argument is already a ``Var`` (an outer transform is
-recording), the inner one records its own backward pass too (``create_graph``),
-so ``grad(grad(f))`` and ``hessian`` are exact, not finite differences.
+Reverse-mode transforms nest: when an outer transform is recording, the inner one
+records its own backward pass too (``create_graph``), so ``grad(grad(f))`` and
+``hessian`` are exact, not finite differences. Forward mode does not nest (a Dual
+carries no tag saying which ``jvp`` it belongs to): nested ``jvp`` and forward over
+reverse raise a clear error that suggests ``jacrev(grad(f))``.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import numbers
 
 import numpy as np
 
 from . import primitives as P
 from .forward import Dual
-from .primitives import ADError, ShapeError
+from .primitives import ADError, ADTypeError, ShapeError
 from .tape import Var, _as_value, backprop
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"]
 
 
 def _argnums_tuple(argnums, nargs, fname):
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    nums = (int(argnums),) if isinstance(argnums, numbers.Integral) else tuple(int(a) for a in argnums)
     for a in nums:
         if not -nargs <= a < nargs:
             raise ADError(f"{fname}: argnums={argnums!r} but the function was called with {nargs} argument(s)")
-    return tuple(a % nargs for a in nums)
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ADError(f"{fname}: argnums={argnums!r} names an argument twice")
+    return nums
+
+
+# How many transforms are recording right now. A transform that starts while
+# another one records (grad inside the function of a grad, even when the outer
+# Var only reaches it through a closure) must record its own backward pass too.
+_recording = 0
+
+
+@contextlib.contextmanager
+def recording():
+    """Mark that a function is being called on Vars (see ``_recording``)."""
+    global _recording
+    _recording += 1
+    try:
+        yield
+    finally:
+        _recording -= 1
+
+
+_forward_depth = 0
 
 
 def _name(f):
@@ -45,14 +72,20 @@ def _param_names(f, n):
     return [params[i] if i < len(params) else f"x{i + 1}" for i in range(n)]
 
 
-def _record(f, args, argnums):
+def _call_on_leaves(f, args, argnums):
     """Call f with Var leaves in the argnums positions.
 
-    Returns (output, leaves, nested). ``nested`` is True when some argument is
-    already a Var (an outer transform is recording): then each leaf is an
-    identity node attached to it, so the outer graph continues through us.
+    Returns (output, leaves, nested). ``nested`` is True when an outer transform
+    is recording (some argument is already a Var, or f is called from inside an
+    outer transform's function): then the backward pass is recorded too, and a leaf
+    whose argument is a Var is an identity node attached to it, so the outer graph
+    continues through us.
     """
-    nested = any(type(a) is Var for a in args)
+    if any(type(a) is Dual for a in args):
+        raise ADError(
+            f"{_name(f)}: reverse mode inside forward mode (jvp/jacfwd of grad) is not supported; "
+            "use reverse over reverse instead: jacrev(grad(f)), or hessian(f)")
+    nested = _recording > 0 or any(type(a) is Var for a in args)
     names = _param_names(f, len(args))
     call_args = list(args)
     leaves = []
@@ -63,7 +96,9 @@ def _record(f, args, argnums):
             leaf.name = names[i]
         call_args[i] = leaf
         leaves.append(leaf)
-    return f(*call_args), leaves, nested
+    with recording():
+        out = f(*call_args)
+    return out, leaves, nested
 
 
 def _adjoints_for(out, leaves, seed, nested):
@@ -85,6 +120,10 @@ def _unwrap(x, nested):
 
 
 def _scalar_output(out, fname, f):
+    if out is None or isinstance(out, (str, bytes, list, tuple, dict)):
+        hint = " (is a `return` missing?)" if out is None else ""
+        raise ADTypeError(f"{fname}({_name(f)}) needs a number to differentiate, "
+                          f"but {_name(f)} returned {type(out).__name__}{hint}")
     value = out.value if type(out) is Var else out
     if isinstance(value, Dual):
         raise ADError(f"{fname} of a function that uses forward mode inside is not supported; "
@@ -104,12 +143,12 @@ def value_and_grad(f, argnums=0):
     @functools.wraps(f)
     def wrapper(*args):
         nums = _argnums_tuple(argnums, len(args), "grad")
-        out, leaves, nested = _record(f, args, nums)
+        out, leaves, nested = _call_on_leaves(f, args, nums)
         _scalar_output(out, "grad", f)
         grads = _adjoints_for(out, leaves, None, nested)
         grads = [_unwrap(g, nested) for g in grads]
         value = _unwrap(out, nested)
-        return value, (grads[0] if isinstance(argnums, int) else tuple(grads))
+        return value, (grads[0] if isinstance(argnums, numbers.Integral) else tuple(grads))
     return wrapper
 
 
@@ -133,7 +172,7 @@ def vjp(f, *primals):
     ``pullback(ybar)`` returns the tuple of ``ybar``-weighted gradients, one per primal.
     """
     nums = tuple(range(len(primals)))
-    out, leaves, nested = _record(f, primals, nums)
+    out, leaves, nested = _call_on_leaves(f, primals, nums)
 
     def pullback(ybar):
         return tuple(_unwrap(g, nested) for g in _adjoints_for(out, leaves, ybar, nested))
@@ -152,7 +191,15 @@ def jvp(f, primals, tangents):
             raise ShapeError(f"jvp: argument {k + 1} has shape {np.shape(P._value(pv))} "
                              f"but its tangent has shape {np.shape(P._value(tv))}")
         duals.append(Dual(pv, tv))
-    out = f(*duals)
+    global _forward_depth
+    if _forward_depth:  # Duals carry no tag saying which jvp they belong to
+        raise ADError("jvp inside the function of another jvp/jacfwd (forward over forward) is not "
+                      "supported: the two tangents would mix. Use jacrev, or hessian for second derivatives")
+    _forward_depth += 1
+    try:
+        out = f(*duals)
+    finally:
+        _forward_depth -= 1
     if isinstance(out, (tuple, list)):
         return (type(out)(_dual_parts(o)[0] for o in out), type(out)(_dual_parts(o)[1] for o in out))
     return _dual_parts(out)
@@ -187,9 +234,9 @@ def jacfwd(f, argnums=0):
             for k in range(int(np.prod(shape, dtype=int))):
                 e = np.zeros(int(np.prod(shape, dtype=int)))
                 e[k] = 1.0
-                tangents = [np.zeros_like(_as_value(P._value(a))) if j != i else e.reshape(shape)
-                            for j, a in enumerate(args)]
-                _, t = jvp(lambda *a: _as_array_output(f(*a)), args, tangents)
+                def f_i(v, i=i):  # f of argument i alone: the others stay plain constants
+                    return _as_array_output(f(*args[:i], v, *args[i + 1:]))
+                _, t = jvp(f_i, (x,), (e.reshape(shape),))
                 cols.append(t)
             out_shape = np.shape(P._value(cols[0])) if cols else ()
             if any(type(c) is Var for c in cols):
@@ -197,7 +244,7 @@ def jacfwd(f, argnums=0):
             else:
                 J = _plain_array(np.stack([np.asarray(c, dtype=float) for c in cols], axis=-1), out_shape + shape)
             results.append(J)
-        return results[0] if isinstance(argnums, int) else tuple(results)
+        return results[0] if isinstance(argnums, numbers.Integral) else tuple(results)
     return jac
 
 
@@ -208,7 +255,7 @@ def jacrev(f, argnums=0):
     """
     def jac(*args):
         nums = _argnums_tuple(argnums, len(args), "jacrev")
-        out, leaves, nested = _record(lambda *a: _as_array_output(f(*a)), args, nums)
+        out, leaves, nested = _call_on_leaves(lambda *a: _as_array_output(f(*a)), args, nums)
         out_shape = np.shape(P._value(out))
         n_out = int(np.prod(out_shape, dtype=int))
         rows = [[] for _ in leaves]
@@ -226,7 +273,7 @@ def jacrev(f, argnums=0):
             else:
                 J = _plain_array(np.stack([np.asarray(P._value(r), dtype=float) for r in rows[j]]), out_shape + in_shape)
             results.append(J)
-        return results[0] if isinstance(argnums, int) else tuple(results)
+        return results[0] if isinstance(argnums, numbers.Integral) else tuple(results)
     return jac
 
 
@@ -237,7 +284,7 @@ def _plain_array(a, shape):
 
 def hessian(f, argnums=0):
     """The Hessian of scalar ``f``: reverse mode over reverse mode (exact)."""
-    if isinstance(argnums, int):
+    if isinstance(argnums, numbers.Integral):
         return jacrev(grad(f, argnums), argnums)
 
     def hess(*args):

@@ -263,3 +263,48 @@ def test_second_derivatives_through_indexing_and_labels():
     t = ad.trace(lambda x, y: x * y, 2.0, 3.0)
     assert [r.label for r in t.rows] == ["x", "y", "out"]  # the output is not called y when an input is
     assert type(t.tangent_seed[0]) is float and repr(t.tangent_seed) == "[1.0, 0.0]"
+
+
+def test_review_regressions():
+    """Each of these once gave a silently wrong answer or an unclear error."""
+    # grad nested through a closure keeps the outer derivative: f(x) = x * x
+    assert ad.grad(lambda x: x * ad.grad(lambda y: x * y)(1.0))(3.0) == 6.0
+    # forward mode does not nest: refuse rather than mix tangents
+    with pytest.raises(ad.ADError, match="forward over forward"):
+        ad.jvp(lambda x: x * ad.jvp(lambda y: x + y, (1.0,), (1.0,))[1], (1.0,), (1.0,))
+    with pytest.raises(ad.ADError, match="jacrev\\(grad\\(f\\)\\)"):
+        ad.jvp(ad.grad(lambda x: x ** 3), (2.0,), (1.0,))
+    # a list holding Vars is refused, not turned into a constant
+    with pytest.raises(ad.ADTypeError, match="ad.stack"):
+        ad.grad(lambda a, b: ad.sum(a * [b, 1.0]), argnums=(0, 1))(2.0, 3.0)
+    # every given input keeps its trace number, even an unused one
+    t = ad.trace(lambda a, b, c: a * c, 1.0, 2.0, 3.0, seed=(0, 0, 1))
+    assert [r.name for r in t.rows[:3]] == ["v-2", "v-1", "v0"]
+    assert t.tangent == 1.0 and t.gradient == (3.0, 0.0, 1.0)
+    assert ad.trace(lambda a, b: b * b, 1.0, 2.0).tangent == 0.0
+    # transpose with negative axes, Dual tangent shapes, pow at 0
+    A, B = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2)
+    assert np.array_equal(ad.grad(lambda x: ad.sum(ad.transpose(x, (-1, 0)) * B))(A), B.T)
+    assert ad.sum(ad.Dual(np.array([1.0, 2.0]), 1.0)).tangent == 2.0
+    with pytest.raises(ad.ShapeError, match="tangent has shape"):
+        ad.Dual(np.array([1.0, 2.0]), np.array([1.0, 2.0, 3.0]))
+    assert ad.grad(lambda x: x ** 0)(0.0) == 0.0
+    with pytest.raises(ad.DomainError, match="infinite"):
+        ad.grad(lambda x: x ** 0.5)(0.0)
+    # forward mode no longer differentiates a constant exponent
+    assert ad.jacfwd(lambda a, b: a ** b, argnums=0)(-2.0, 3.0) == 12.0
+    assert ad.check_grad(lambda a, b: a ** b, -2.0, 3.0, argnums=0)
+    # argnums: duplicates refused, NumPy integers accepted
+    with pytest.raises(ad.ADError, match="twice"):
+        ad.grad(lambda x, y: x * y, argnums=(0, 0))(1.0, 2.0)
+    assert ad.grad(lambda x, y: x * y, argnums=np.int64(1))(3.0, 2.0) == 3.0
+    # clear errors instead of raw ones from deep inside
+    with pytest.raises(ad.ADTypeError, match="return"):
+        ad.grad(lambda x: None)(1.0)
+    with pytest.raises(ad.ShapeError, match="getitem"):
+        ad.Var([1.0, 2.0])[5]
+    with pytest.raises(ad.DomainError, match="exp"):
+        ad.grad(ad.exp)(1000.0)
+    with pytest.raises(ad.ShapeError, match="axis 3"):
+        ad.sum(ad.Var([1.0, 2.0]), axis=3)
+    assert np.sum(ad.Var([1.0, 2.0])).value == 3.0
