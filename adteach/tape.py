@@ -273,7 +273,9 @@ def backprop(output: Var, seed=None, *, create_graph=False, stop=()) -> dict:
         for i, parent in enumerate(parents):
             if type(parent) is not Var:
                 continue  # constants need no adjoint
-            if prim.vjp is None and type(g) is float:  # the common scalar case, spelled out
+            if prim.vjp is None and type(g) is float:
+                # the common scalar case of _local_vjp, inlined because it runs once per edge
+                # (a float adjoint means a scalar input: nothing to unbroadcast)
                 partial = prim.partials[i]
                 c = g if partial is ONE else -g if partial is MINUS_ONE else g * partial(*inputs, out)
             else:

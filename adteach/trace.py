@@ -13,6 +13,7 @@ partial derivative on every edge. The graph drawings and the explorer are built 
 """
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 from typing import Any
@@ -203,14 +204,29 @@ class Trace:
         k = max(0, min(k, len(order)))
         acc = {self.output: self.adjoint_seed}
         for node in order[:k]:
-            g = self.adjoints[node]
-            inputs = [p.value if type(p) is Var else p for p in node.parents]
             for i, p in enumerate(node.parents):
                 if type(p) is Var:
-                    c = _local_vjp(node.prim, i, g, inputs, node.value, node.aux)
+                    c = self.shares[(self.names[p], self.names[node], i)]
                     acc[p] = c if p not in acc else acc[p] + c
         current = self.names[order[k - 1]] if k else None
         return {self.names[n]: acc.get(n) for n in self.nodes}, current
+
+    @functools.cached_property
+    def shares(self):
+        """What the reverse sweep sends along each edge: ``{(parent, child, index): share}``.
+
+        The share is the child's adjoint times the edge's partial (or the child's
+        vector-Jacobian product), the term the parent's adjoint sums. Computed once,
+        on first use, for the step-through and the drawings.
+        """
+        by_name = {self.names[n]: n for n in self.nodes}
+        shares = {}
+        for e in self.edges:
+            child = by_name[e.child]
+            inputs = [p.value if type(p) is Var else p for p in child.parents]
+            shares[(e.parent, e.child, e.index)] = _local_vjp(
+                child.prim, e.index, self.adjoints[child], inputs, child.value, child.aux)
+        return shares
 
     @property
     def n_steps(self):

@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from ..tape import Var, _local_vjp
+from ..tape import Var
 from ..trace import _num
 
 __all__ = ["fixed", "dot_parts", "WIDTH", "PALETTE"]
@@ -165,9 +165,7 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
         if reverse:
             if e.child not in done:
                 return None
-            child = by_name[e.child]
-            inputs = [p.value if type(p) is Var else p for p in child.parents]
-            return _local_vjp(child.prim, e.index, trace.adjoints[child], inputs, child.value, child.aux)
+            return trace.shares[(e.parent, e.child, e.index)]
         if e.child not in done or e.partial is None:
             return None
         return e.partial * trace.tangents[by_name[e.parent]]

@@ -82,6 +82,7 @@ from .notebook import (
     is_test,
     loads_notebook,
     nbgrader_meta,
+    read_bytes,
 )
 from .release import ReleaseError, student_view, validate_source
 from .scan import import_bindings, scan_code
@@ -154,10 +155,7 @@ class Exercise:
 def load_exercise(source_path: str | os.PathLike) -> Exercise:
     """Read and validate an nbgrader source notebook."""
     source_path = Path(source_path)
-    try:
-        data = source_path.read_bytes()
-    except OSError as exc:
-        raise NotebookError(f"{source_path}: cannot read ({exc.strerror or exc})") from None
+    data = read_bytes(source_path)  # the bytes, not only the notebook: the report keeps their sha256
     nb = loads_notebook(data, str(source_path))
     problems = validate_source(nb, str(source_path))
     if problems:

@@ -79,14 +79,17 @@ def loads_notebook(data: bytes | str, name: str = "<notebook>") -> dict:
     return nb
 
 
-def read_notebook(path: str | os.PathLike) -> dict:
-    """Read a notebook file (see :func:`loads_notebook`)."""
-    path = Path(path)
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """A file's bytes, or a NotebookError that names the file and the reason."""
     try:
-        data = path.read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise NotebookError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return loads_notebook(data, str(path))
+
+
+def read_notebook(path: str | os.PathLike) -> dict:
+    """Read a notebook file (see :func:`loads_notebook`)."""
+    return loads_notebook(read_bytes(path), str(path))
 
 
 def _split_lines(text: str) -> list[str]:
