@@ -385,8 +385,18 @@ add, sub, mul, div, neg, pow = (_op(TABLE[n]) for n in ("add", "sub", "mul", "di
 exp, log, sin, cos, tan, tanh = (_op(TABLE[n]) for n in ("exp", "log", "sin", "cos", "tan", "tanh"))
 sqrt, abs, sigmoid, relu, maximum, identity = (
     _op(TABLE[n]) for n in ("sqrt", "abs", "sigmoid", "relu", "maximum", "identity"))
-matmul, broadcast_to, getitem = (_op(TABLE[n]) for n in ("matmul", "broadcast_to", "getitem"))
+matmul = _op(TABLE["matmul"])
 _scatter = _op(TABLE["scatter"])
+
+
+def broadcast_to(x, shape):
+    """Broadcast an array to ``shape`` (``shape`` is never a differentiable input)."""
+    return apply(TABLE["broadcast_to"], x, shape=tuple(np.atleast_1d(shape).tolist()) if np.ndim(shape) else (int(shape),))
+
+
+def getitem(x, index):
+    """``x[index]`` (``index`` is never a differentiable input)."""
+    return apply(TABLE["getitem"], x, index=index)
 
 
 def sum(x, axis=None, keepdims=False):

@@ -308,3 +308,26 @@ def test_review_regressions():
     with pytest.raises(ad.ShapeError, match="axis 3"):
         ad.sum(ad.Var([1.0, 2.0]), axis=3)
     assert np.sum(ad.Var([1.0, 2.0])).value == 3.0
+
+
+def test_higher_order_through_structural_primitives():
+    """Auxiliary arguments (shape, index, axis) are never differentiable inputs, so the
+    recorded backward pass of sum/mean/broadcast_to/indexing/stack can be differentiated again."""
+    h = ad.hessian(lambda x: ad.sum(x) ** 2)(np.ones(2))
+    np.testing.assert_allclose(h, 2.0 * np.ones((2, 2)))
+    x = np.array([3.0, 4.0])  # Hessian of the norm: (I - x x^T / |x|^2) / |x|
+    np.testing.assert_allclose(ad.hessian(lambda v: ad.sqrt(ad.sum(v * v)))(x),
+                               (np.eye(2) - np.outer(x, x) / 25.0) / 5.0)
+    x = np.array([0.0, 1.0])  # Hessian of log-sum-exp: diag(p) - p p^T
+    p = np.exp(x) / np.exp(x).sum()
+    np.testing.assert_allclose(ad.hessian(lambda v: ad.log(ad.sum(ad.exp(v))))(x),
+                               np.diag(p) - np.outer(p, p))
+    np.testing.assert_allclose(ad.hessian(lambda v: ad.mean(v) ** 2)(np.ones(2)), 0.5 * np.ones((2, 2)))
+    np.testing.assert_allclose(ad.hessian(lambda v: ad.stack([v[0] ** 2, v[1]]).sum() ** 2)(np.ones(2)),
+                               [[16.0, 4.0], [4.0, 2.0]])
+    third = ad.grad(ad.grad(ad.grad(lambda t: ad.sum(ad.broadcast_to(t, (3,))) ** 3)))
+    assert third(2.0) == pytest.approx(162.0)  # (3t)^3 = 27 t^3
+    # shape and index are accepted positionally, as NumPy does
+    assert ad.broadcast_to(2.0, (3,)).tolist() == [2.0, 2.0, 2.0]
+    assert ad.getitem(np.arange(3.0), 1) == 1.0
+    assert ad.grad(lambda v: ad.getitem(v, 1) * 3.0)(np.arange(3.0)).tolist() == [0.0, 3.0, 0.0]
