@@ -271,8 +271,20 @@ _define("sqrt", _unary(math.sqrt, np.sqrt), "sqrt({0})", "\\sqrt{{{0}}}",
         partials=(_sqrt_partial,), labels=("1/(2·sqrt({0}))",), check=_check_sqrt, nargs=1)
 _define("abs", _unary(builtins.abs, np.abs), "abs({0})", "|{0}|",
         partials=(lambda x, out: _sign(x),), labels=("sign({0})",), nargs=1)
-_define("sigmoid", _unary(lambda x: 0.5 * (1.0 + math.tanh(0.5 * x)),
-                          lambda x: 0.5 * (1.0 + np.tanh(0.5 * x))),
+def _sigmoid_float(x):
+    """1 / (1 + e^-x), written so that neither tail rounds to exactly 0 or overflows."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _sigmoid_array(x):
+    e = np.exp(-np.abs(x))  # never overflows
+    return np.where(np.asarray(x) >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+_define("sigmoid", _unary(_sigmoid_float, _sigmoid_array),
         "sigmoid({0})", "\\sigma({0})",
         partials=(lambda x, out: out * (1.0 - out),), labels=("σ({0})(1-σ({0}))",), nargs=1)
 _define("relu", _unary(lambda x: x if x > 0 else 0.0, lambda x: np.maximum(x, 0.0)),

@@ -331,3 +331,11 @@ def test_higher_order_through_structural_primitives():
     assert ad.broadcast_to(2.0, (3,)).tolist() == [2.0, 2.0, 2.0]
     assert ad.getitem(np.arange(3.0), 1) == 1.0
     assert ad.grad(lambda v: ad.getitem(v, 1) * 3.0)(np.arange(3.0)).tolist() == [0.0, 3.0, 0.0]
+
+
+def test_sigmoid_is_accurate_in_both_tails():
+    assert ad.log(ad.sigmoid(-40.0)) == pytest.approx(-40.0, rel=1e-12)  # was exactly 0 -> log raised
+    np.testing.assert_allclose(ad.log(ad.sigmoid(np.array([-40.0, 0.0, 40.0]))),
+                               [-40.0, -np.log(2.0), 0.0], rtol=1e-12, atol=1e-17)
+    assert ad.sigmoid(800.0) == 1.0 and ad.sigmoid(np.array([800.0]))[0] == 1.0  # no overflow
+    assert ad.grad(lambda x: ad.log(ad.sigmoid(x)))(-40.0) == pytest.approx(1.0)
