@@ -44,10 +44,13 @@ def _as_value(x, where=None):
         return float(x)
     prefix = f"{where}: " if where else ""
     if isinstance(x, (list, tuple, np.ndarray)):
-        if isinstance(x, (list, tuple)) and any(hasattr(type(e), "_ad_apply") for e in np.ravel(
-                np.array(x, dtype=object)) if e is not None):
-            raise ADTypeError(f"{prefix}a list holding Vars would lose their derivatives: "
+        if (isinstance(x, (list, tuple)) or x.dtype == object) and any(
+                hasattr(type(e), "_ad_apply") for e in np.ravel(np.array(x, dtype=object)) if e is not None):
+            kind = "a list" if isinstance(x, (list, tuple)) else "a NumPy object array"
+            raise ADTypeError(f"{prefix}{kind} holding Vars would lose their derivatives: "
                               "combine them with ad.stack([...])")
+        if np.iscomplexobj(x):
+            raise ADTypeError(f"{prefix}adteach works with real numbers, not complex arrays: {_clip(x)}")
         try:
             return np.asarray(x, dtype=float)
         except (TypeError, ValueError):

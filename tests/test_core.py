@@ -339,3 +339,13 @@ def test_sigmoid_is_accurate_in_both_tails():
                                [-40.0, -np.log(2.0), 0.0], rtol=1e-12, atol=1e-17)
     assert ad.sigmoid(800.0) == 1.0 and ad.sigmoid(np.array([800.0]))[0] == 1.0  # no overflow
     assert ad.grad(lambda x: ad.log(ad.sigmoid(x)))(-40.0) == pytest.approx(1.0)
+
+
+def test_complex_arrays_and_object_arrays_of_vars():
+    with pytest.raises(ad.ADTypeError, match="not complex arrays"):
+        ad.grad(lambda x: ad.sum(ad.sin(x)))(np.array([1j, 2.0]))
+    # an object array of Vars mixed with a Var: refused, never silently constant
+    with pytest.raises(ad.ADTypeError, match="NumPy object array holding Vars would lose their derivatives"):
+        ad.grad(lambda x: ad.sum(ad.sin(x) * np.array([x, x])))(1.0)
+    # where NumPy's object arithmetic adds the Vars themselves, the gradient is right
+    assert ad.grad(lambda x: ad.sum(np.array([x, x * 2.0])))(1.0) == 3.0
