@@ -523,6 +523,9 @@ class ArrayLike:
             raise ShapeError(f"only a scalar {type(self).__name__} converts to float; this one has shape {self.shape}")
         return float(_value(self))
 
+    def __format__(self, spec):  # f"{loss:.4f}" formats the value (a display, not a computation)
+        return format(_value(self), spec)
+
     def __lt__(self, other):
         return _value(self) < _value(other)
 

@@ -349,3 +349,11 @@ def test_complex_arrays_and_object_arrays_of_vars():
         ad.grad(lambda x: ad.sum(ad.sin(x) * np.array([x, x])))(1.0)
     # where NumPy's object arithmetic adds the Vars themselves, the gradient is right
     assert ad.grad(lambda x: ad.sum(np.array([x, x * 2.0])))(1.0) == 3.0
+
+
+def test_fstring_formats_the_value_of_var_and_dual():
+    seen = []
+    ad.grad(lambda x: seen.append(f"{x * 2.0:.3f}") or x * 2.0)(1.5)
+    assert seen == ["3.000"]
+    from adteach.forward import Dual
+    assert f"{Dual(0.25, 1.0):.2f}" == "0.25"
