@@ -20,7 +20,8 @@ from .tape import Var, backprop, graph_nodes
 from .forward import Dual
 from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .check import GradCheck, check_grad, numerical_diff, numerical_grad
-from .trace import Trace, trace
+from . import trace  # the module, callable: ad.trace(f, ...) calls trace.trace
+from .trace import Trace
 
 __version__ = "0.1.0"
 

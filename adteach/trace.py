@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import html
+import sys
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,7 @@ from .primitives import ADError
 from .tape import Var, _as_value, _local_vjp, backprop, graph_nodes
 from .transforms import _param_names, recording
 
-__all__ = ["trace", "Trace", "Row", "Edge"]
+__all__ = ["trace", "Trace", "Row", "Edge", "evaluate"]
 
 MAX_ROWS_SHOWN = 40  # longer traces are shown with the middle elided
 
@@ -320,6 +322,24 @@ def _index_text(index):
     return str(index)
 
 
+def evaluate(f, args):
+    """Call ``f`` on leaves named after its parameters, recording: ``(output, leaves, names)``.
+
+    The one place that turns ``f(*values)`` into a recorded graph, for ``trace``, ``draw``
+    and ``explore`` alike (recording, so a ``grad`` inside ``f`` is differentiated too).
+    Each argument gets its own leaf, so ``trace(f, x, x)`` has two inputs.
+    """
+    names = _param_names(f, len(args))
+    leaves = [Var(a.value, name=a.name or n) if type(a) is Var and any(b is a for b in args[:k])
+              else a if type(a) is Var else Var(_as_value(a), name=n)
+              for k, (a, n) in enumerate(zip(args, names))]
+    with recording():
+        out = f(*leaves)
+    if isinstance(out, (list, tuple)):
+        out = P.stack(out)
+    return out, leaves, names
+
+
 def trace(f, *args, seed=None, adjoint_seed=None):
     """The evaluation trace of ``f`` at ``args`` (or of an already computed Var).
 
@@ -333,13 +353,18 @@ def trace(f, *args, seed=None, adjoint_seed=None):
         return Trace(f, tangent_seed=seed, adjoint_seed=adjoint_seed)
     if not callable(f):
         raise ADError(f"trace needs a function and its arguments (or a Var), got {type(f).__name__}")
-    names = _param_names(f, len(args))
-    leaves = [a if type(a) is Var else Var(_as_value(a), name=n) for a, n in zip(args, names)]
-    with recording():
-        out = f(*leaves)
-    if isinstance(out, (list, tuple)):
-        out = P.stack(out)
+    out, leaves, names = evaluate(f, args)
     fname = getattr(f, "__name__", "f")
     at = ", ".join(f"{n}={_num(v.value)}" for n, v in zip(names, leaves))
     title = f"Evaluation trace of {fname if fname != '<lambda>' else 'f'} at {at}"
     return Trace(out, leaves, [v.name or n for v, n in zip(leaves, names)], seed, adjoint_seed, title)
+
+
+class _CallableModule(types.ModuleType):
+    """``import adteach.trace`` gives this module, and ``ad.trace(f, *args)`` still calls ``trace``."""
+
+    def __call__(self, *args, **kwargs):
+        return trace(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -385,3 +385,27 @@ def test_drawing_imports_no_graphviz_and_works_in_any_import_order(tmp_path):
             "d = ad.draw(lambda x: ad.exp(x), 1.0)\nassert '<svg' in d.svg()\n"
             "assert 'graphviz' not in sys.modules\nassert isinstance(d, ad.Drawing)\nprint('ok')")
     assert run_python(code).strip() == "ok"
+
+
+def test_draw_records_like_trace_for_a_function_that_calls_grad():
+    """draw, trace and grad share one evaluation (ad.trace.evaluate), recording included."""
+    def f(x):
+        return x * ad.grad(lambda y: x * y)(1.0)
+    assert ad.grad(f)(3.0) == 6.0
+    assert ad.trace(f, 3.0).gradient == (6.0,)
+    assert ad.draw(f, 3.0).trace.gradient == (6.0,)
+
+
+def test_trace_is_a_module_and_a_function():
+    import types
+    import adteach.trace as trace_module
+    assert isinstance(trace_module, types.ModuleType) and trace_module.Trace is ad.Trace
+    assert ad.trace is trace_module
+    assert ad.trace(lambda x: x * x, 2.0).gradient == (4.0,)
+
+
+def test_trace_keeps_repeated_arguments_apart():
+    x = ad.Var(3.0)
+    t = ad.trace(lambda a, b: a * b, x, x)
+    assert len(t.inputs) == 2 and t.gradient == (3.0, 3.0)
+    assert len(ad.trace(lambda a, b: a * b, 3.0, 3.0).inputs) == 2

@@ -24,9 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..primitives import ADError
-from ..tape import Var, _as_value, graph_nodes
-from ..trace import Trace
-from ..transforms import _param_names
+from ..tape import Var, graph_nodes
+from ..trace import Trace, evaluate
 from . import cache
 from .dot import PALETTE, dot_parts, fixed
 from .render import RenderError, RendererUnavailable, available_renderers, render_svg
@@ -78,13 +77,8 @@ def draw(f, *args, mode="reverse", seed=None, step=None, edge_labels=True, rende
                 raise ADError("draw(y) takes a Var alone; to draw a function, call draw(f, *args)")
             out, leaves, labels = f, (), ()
         elif callable(f):
-            names = _param_names(f, len(args))
-            leaves = [a if type(a) is Var else Var(_as_value(a), name=n) for a, n in zip(args, names)]
+            out, leaves, names = evaluate(f, args)
             labels = [v.name or n for v, n in zip(leaves, names)]
-            out = f(*leaves)
-            if isinstance(out, (list, tuple)):
-                from ..primitives import stack
-                out = stack(out)
         else:
             raise ADError(f"draw needs a function and its arguments, a Var or a trace, not {type(f).__name__}")
         if type(out) is Var:
