@@ -330,9 +330,14 @@ def evaluate(f, args):
     Each argument gets its own leaf, so ``trace(f, x, x)`` has two inputs.
     """
     names = _param_names(f, len(args))
-    leaves = [Var(a.value, name=a.name or n) if type(a) is Var and any(b is a for b in args[:k])
-              else a if type(a) is Var else Var(_as_value(a), name=n)
-              for k, (a, n) in enumerate(zip(args, names))]
+    leaves, seen = [], set()
+    for a, n in zip(args, names):
+        if type(a) is not Var:
+            a = Var(_as_value(a), name=n)
+        elif id(a) in seen:  # the same Var passed twice: a second input of its own
+            a = Var(a.value, name=a.name or n)
+        seen.add(id(a))
+        leaves.append(a)
     with recording():
         out = f(*leaves)
     if isinstance(out, (list, tuple)):
