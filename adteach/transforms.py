@@ -7,9 +7,13 @@ with forward passes, ``jacrev`` row by row with reverse passes.
 
 Reverse-mode transforms nest: when an outer transform is recording, the inner one
 records its own backward pass too (``create_graph``), so ``grad(grad(f))`` and
-``hessian`` are exact, not finite differences. Forward mode does not nest (a Dual
-carries no tag saying which ``jvp`` it belongs to): nested ``jvp`` and forward over
-reverse raise a clear error that suggests ``jacrev(grad(f))``.
+``hessian`` are exact, not finite differences. Forward mode nests too: each
+``jvp`` tags its Duals (forward.py explains the tags), so ``jvp(jvp(f))``,
+``jacfwd(jacfwd(f))``, ``jvp(grad(f))`` (forward over reverse: Hessian-vector
+products) and ``grad`` of a function that uses ``jvp`` all work. When ``grad``
+is called on a Dual, its Var goes inside the Dual (``Dual(Var(x), x')``) and the
+value and the tangent of the output are differentiated separately: the
+derivative of ``v + t*eps`` is ``dv/dx + (dt/dx)*eps``.
 """
 from __future__ import annotations
 
@@ -55,7 +59,7 @@ def recording():
         _recording -= 1
 
 
-_forward_depth = 0
+_last_tag = 0  # each jvp takes a new tag for its Duals (see forward.py)
 
 
 def _name(f):
@@ -81,31 +85,57 @@ def _call_on_leaves(f, args, argnums):
     whose argument is a Var is an identity node attached to it, so the outer graph
     continues through us.
     """
-    if any(type(a) is Dual for a in args):
-        raise ADError(
-            f"{_name(f)}: reverse mode inside forward mode (jvp/jacfwd of grad) is not supported; "
-            "use reverse over reverse instead: jacrev(grad(f)), or hessian(f)")
     nested = _recording > 0 or any(type(a) is Var for a in args)
     names = _param_names(f, len(args))
     call_args = list(args)
     leaves = []
     for i in argnums:
-        a = args[i]
-        leaf = P.identity(a) if type(a) is Var else Var(_as_value(a), name=names[i])
-        if type(a) is Var:
-            leaf.name = names[i]
-        call_args[i] = leaf
+        call_args[i], leaf = _lift(args[i], names[i])
         leaves.append(leaf)
     with recording():
         out = f(*call_args)
     return out, leaves, nested
 
 
+def _lift(a, name):
+    """Return (argument for f, its Var leaf): the leaf goes inside any Duals."""
+    if type(a) is Dual:
+        inner, leaf = _lift(a.value, name)
+        return Dual(inner, a.tangent, a.tag), leaf
+    leaf = P.identity(a) if type(a) is Var else Var(_as_value(a), name=name)
+    if type(a) is Var:
+        leaf.name = name
+    return leaf, leaf
+
+
 def _adjoints_for(out, leaves, seed, nested):
+    """The seed-weighted adjoint of ``out`` for each leaf.
+
+    A Dual output (or seed) is differentiated part by part: the value and the
+    tangent of a Dual are separate functions of the leaves.
+    """
+    if type(out) is Dual or type(seed) is Dual:
+        return _dual_adjoints(out, leaves, seed, nested)
     if type(out) is not Var:  # the output does not depend on the inputs
         return [_zeros_like(leaf) for leaf in leaves]
     adj = backprop(out, seed, create_graph=nested, stop=set(leaves))
     return [adj.get(leaf, None) if adj.get(leaf, None) is not None else _zeros_like(leaf) for leaf in leaves]
+
+
+def _dual_adjoints(out, leaves, seed, nested):
+    o_tag = out.tag if type(out) is Dual else -1
+    s_tag = seed.tag if type(seed) is Dual else -1
+    tag = max(o_tag, s_tag)
+    ov, ot = (out.value, out.tangent) if o_tag == tag else (out, None)
+    sv, st = (seed.value, seed.tangent) if s_tag == tag else (seed, None)
+    value = _adjoints_for(ov, leaves, sv, nested)
+    parts = []  # the tangent: d<seed, out> = <seed', out> + <seed, out'>
+    if ot is not None:
+        parts.append(_adjoints_for(ot, leaves, sv, nested))
+    if st is not None:
+        parts.append(_adjoints_for(ov, leaves, st, nested))
+    tangent = parts[0] if len(parts) == 1 else [a + b for a, b in zip(*parts)]
+    return [Dual(v, t, tag) for v, t in zip(value, tangent)]
 
 
 def _zeros_like(leaf):
@@ -115,6 +145,8 @@ def _zeros_like(leaf):
 def _unwrap(x, nested):
     if nested:
         return x
+    if type(x) is Dual:
+        return Dual(_unwrap(x.value, nested), _unwrap(x.tangent, nested), x.tag)
     x = x.value if type(x) is Var else x
     return float(x) if isinstance(x, np.generic) or (isinstance(x, np.ndarray) and x.ndim == 0) else x
 
@@ -124,10 +156,7 @@ def _scalar_output(out, fname, f):
         hint = " (is a `return` missing?)" if out is None else ""
         raise ADTypeError(f"{fname}({_name(f)}) needs a number to differentiate, "
                           f"but {_name(f)} returned {type(out).__name__}{hint}")
-    value = out.value if type(out) is Var else out
-    if isinstance(value, Dual):
-        raise ADError(f"{fname} of a function that uses forward mode inside is not supported; "
-                      "use jacrev or nest forward mode outside")
+    value = P._value(out)
     if np.ndim(value) != 0:
         raise ShapeError(
             f"{fname}({_name(f)}) needs a scalar output, but {_name(f)} returned shape {np.shape(value)}; "
@@ -184,31 +213,40 @@ def jvp(f, primals, tangents):
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ADError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    global _last_tag
+    _last_tag += 1
+    tag = _last_tag
     duals = []
     for k, (p, t) in enumerate(zip(primals, tangents)):
-        pv, tv = (p if type(p) is Var else _as_value(p)), (t if type(t) is Var else _as_value(t))
+        pv = p if _traced(p) else _as_value(p)
+        tv = t if _traced(t) else _as_value(t)
         if np.shape(P._value(pv)) != np.shape(P._value(tv)):
             raise ShapeError(f"jvp: argument {k + 1} has shape {np.shape(P._value(pv))} "
                              f"but its tangent has shape {np.shape(P._value(tv))}")
-        duals.append(Dual(pv, tv))
-    global _forward_depth
-    if _forward_depth:  # Duals carry no tag saying which jvp they belong to
-        raise ADError("jvp inside the function of another jvp/jacfwd (forward over forward) is not "
-                      "supported: the two tangents would mix. Use jacrev, or hessian for second derivatives")
-    _forward_depth += 1
-    try:
-        out = f(*duals)
-    finally:
-        _forward_depth -= 1
+        duals.append(Dual(pv, tv, tag))
+    out = f(*duals)
+    return _tree_parts(out, tag)
+
+
+def _traced(x):
+    return type(x) is Var or type(x) is Dual
+
+
+def _tree_parts(out, tag):
+    """Split an output (a Dual, or a tuple/list/dict of them) into values and tangents."""
     if isinstance(out, (tuple, list)):
-        return (type(out)(_dual_parts(o)[0] for o in out), type(out)(_dual_parts(o)[1] for o in out))
-    return _dual_parts(out)
+        parts = [_tree_parts(o, tag) for o in out]
+        return type(out)(p[0] for p in parts), type(out)(p[1] for p in parts)
+    if isinstance(out, dict):
+        parts = {k: _tree_parts(o, tag) for k, o in out.items()}
+        return {k: p[0] for k, p in parts.items()}, {k: p[1] for k, p in parts.items()}
+    return _dual_parts(out, tag)
 
 
-def _dual_parts(o):
-    if type(o) is Dual:
+def _dual_parts(o, tag):
+    if type(o) is Dual and o.tag == tag:
         return o.value, o.tangent
-    zero = np.zeros_like(o) if np.ndim(P._value(o)) else 0.0
+    zero = np.zeros(np.shape(P._value(o))) if np.ndim(P._value(o)) else 0.0
     return o, zero
 
 
@@ -228,7 +266,7 @@ def jacfwd(f, argnums=0):
         nums = _argnums_tuple(argnums, len(args), "jacfwd")
         results = []
         for i in nums:
-            x = _as_value(args[i]) if type(args[i]) is not Var else args[i]
+            x = args[i] if _traced(args[i]) else _as_value(args[i])
             shape = np.shape(P._value(x))
             cols = []
             for k in range(int(np.prod(shape, dtype=int))):
@@ -239,7 +277,7 @@ def jacfwd(f, argnums=0):
                 _, t = jvp(f_i, (x,), (e.reshape(shape),))
                 cols.append(t)
             out_shape = np.shape(P._value(cols[0])) if cols else ()
-            if any(type(c) is Var for c in cols):
+            if any(_traced(c) for c in cols):
                 J = P.reshape(P.transpose(P.reshape(P.stack(cols), (len(cols), -1))), out_shape + shape)
             else:
                 J = _plain_array(np.stack([np.asarray(c, dtype=float) for c in cols], axis=-1), out_shape + shape)
@@ -268,7 +306,7 @@ def jacrev(f, argnums=0):
         results = []
         for j, leaf in enumerate(leaves):
             in_shape = np.shape(leaf.value)
-            if nested and any(type(r) is Var for r in rows[j]):
+            if any(_traced(r) for r in rows[j]):
                 J = P.reshape(P.stack(rows[j]), out_shape + in_shape)
             else:
                 J = _plain_array(np.stack([np.asarray(P._value(r), dtype=float) for r in rows[j]]), out_shape + in_shape)
