@@ -1,6 +1,7 @@
 """The ``adteach`` command line.
 
     adteach release [SOURCE ...] [-o DIR] [--check]
+    adteach release --student-dir DIR [--course ROOT]
     adteach grade SOURCE SUBMISSION ... --report DIR [--roster CSV] [--lms canvas|moodle] [--jobs N] ...
 
 Also available as ``python -m adteach``. Heavy modules are imported lazily,
@@ -36,6 +37,12 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="output directory (default: the parent of each source's 'source' directory)")
     rel.add_argument("--check", action="store_true",
                      help="write nothing; exit 1 if any released notebook is missing or out of date")
+    rel.add_argument("--student-dir", metavar="DIR", default=None,
+                     help="write the whole student course to DIR instead (lessons, released exercises, "
+                          "binder/, the adteach package, a README for students); never a source notebook, "
+                          "a solution or a hidden test. DIR may be a clone of the public student repository")
+    rel.add_argument("--course", metavar="ROOT", default=".",
+                     help="with --student-dir: the instructor repository's root (default: the current directory)")
 
     gr = sub.add_parser(
         "grade",
@@ -89,8 +96,23 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _cmd_release(args) -> int:
     from .grading.notebook import NotebookError
-    from .grading.release import release
+    from .grading.release import release, release_course
 
+    if args.student_dir is not None:
+        if args.sources or args.output or args.check:
+            print("adteach release: --student-dir releases the whole course; it takes no SOURCE, -o or --check",
+                  file=sys.stderr)
+            return 2
+        try:
+            result = release_course(args.student_dir, args.course)
+        except (NotebookError, OSError) as exc:
+            print(f"adteach release: {exc}", file=sys.stderr)
+            return 2
+        for warning in result["warnings"]:
+            print(f"adteach release: warning: {warning}", file=sys.stderr)
+        print(f"wrote {len(result['written'])} files to {args.student_dir}"
+              + (f", removed {len(result['removed'])} an earlier release wrote" if result["removed"] else ""))
+        return 0
     try:
         results = release(args.sources or None, args.output, check=args.check)
     except NotebookError as exc:

@@ -332,3 +332,110 @@ def test_each_result_is_written_as_soon_as_known(tmp_path):
     final = json.loads((report / "grades.json").read_text(encoding="utf-8"))
     assert final["complete"] is True and list(final["submissions"]) == ["ann", "ben", "cid"]
     assert final["submissions"]["ann"]["score"] == MAX
+
+
+# -- the student course and the Binder image ---------------------------------------------------
+
+def _tree(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _sources() -> dict:
+    return {p.stem: read_notebook(p) for p in sorted((REPO / "exercises" / "source").glob("*.ipynb"))}
+
+
+def test_release_student_dir_writes_the_course_without_solutions(tmp_path):
+    from adteach.grading.release import _secret_regions, check_course
+
+    out = tmp_path / "course-student"
+    proc = _adteach("release", "--student-dir", out, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    files = _tree(out)
+    lessons = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+    sources = _sources()
+    assert sorted(k[len("notebooks/"):] for k in files if k.startswith("notebooks/")) == lessons
+    assert sorted(k for k in files if k.startswith("exercises/")) == sorted(
+        [f"exercises/{n}.ipynb" for n in sources] + ["exercises/README.md"])
+    assert {"README.md", "binder/postBuild", "binder/requirements.txt", "pyproject.toml",
+            "adteach/__init__.py", "adteach/testing.py"} <= set(files)
+    assert not any("source" in Path(k).parts or k.startswith(("tests/", "bench/", ".git/")) for k in files)
+    assert os.access(out / "binder" / "postBuild", os.X_OK)
+    # every file it wrote, scanned for solution and hidden-test code
+    problems, warnings = check_course(files, sources)
+    assert problems == []
+    for w in warnings:   # a lesson showing a solution is reported on stderr, not hidden
+        assert w.startswith("notebooks/") and w in proc.stderr
+    for name, nb in sources.items():
+        assert files[f"exercises/{name}.ipynb"] == (REPO / "exercises" / f"{name}.ipynb").read_bytes(), \
+            f"exercises/{name}.ipynb is not the release of its source (run adteach release)"
+    readme = files["README.md"].decode("utf-8")
+    assert "pip install -e \".[lessons]\"" in readme and "exercises/" in readme and "hidden" in readme
+    assert "For instructors" not in files["exercises/README.md"].decode("utf-8")
+    # the check fails on a leak: a source notebook, a hidden test pasted into a lesson
+    leaky = dict(files)
+    leaky["notebooks/extra.ipynb"] = (REPO / "exercises" / "source" / "03_reverse_mode.ipynb").read_bytes()
+    hidden = next(lines for _n, _i, kind, lines in _secret_regions(sources["03_reverse_mode"], "03")
+                  if kind == "hidden test")
+    leaky["notes.md"] = ("hint:\n" + "\n".join(f"    {line}" for line in sorted(hidden))).encode()
+    found, _ = check_course(leaky, sources)
+    assert any(p.startswith("notebooks/extra.ipynb") and "delimiters" in p for p in found), found
+    assert any(p.startswith("notes.md: holds the hidden test of 03_reverse_mode") for p in found), found
+    # a second release into the same folder (e.g. a clone of the student repository) updates it
+    (out / ".git").mkdir()
+    stale = json.loads((out / ".adteach-release.json").read_text())
+    stale["files"].append("notebooks/99_removed.ipynb")
+    (out / ".adteach-release.json").write_text(json.dumps(stale))
+    (out / "notebooks" / "99_removed.ipynb").write_text("{}")
+    again = _adteach("release", "--student-dir", out, cwd=REPO)
+    assert again.returncode == 0, again.stderr
+    assert not (out / "notebooks" / "99_removed.ipynb").exists() and (out / ".git").is_dir()
+    # a folder that no release wrote is refused
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "thesis.tex").write_text("x")
+    refused = _adteach("release", "--student-dir", tmp_path / "other", cwd=REPO)
+    assert refused.returncode == 2 and "not written by adteach release" in refused.stderr
+    assert (tmp_path / "other" / "thesis.tex").exists()
+
+
+def _binder_repo(tmp_path) -> Path:
+    """A copy of the instructor repository's layout (with a git history) for postBuild to run in."""
+    repo = tmp_path / "repo"
+    for d in ("binder", "exercises", "notebooks", "bench", ".ci"):
+        shutil.copytree(REPO / d, repo / d, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(REPO / "tests" / "grading_data", repo / "tests" / "grading_data")
+    shutil.copy(REPO / "tests" / "test_grading.py", repo / "tests")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return repo
+
+
+def test_binder_image_holds_no_solutions(tmp_path):
+    import numpy
+
+    repo = _binder_repo(tmp_path)
+    venv_dir = tmp_path / "kernel-env"   # postBuild installs the kernel config into this environment only
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv_dir)], check=True)
+    env = {k: v for k, v in ENV.items() if k not in ("REPO_DIR", "ADTEACH_STRIP_INSTRUCTOR_FILES")}
+    env.update(ADTEACH_PYTHON=str(venv_dir / "bin" / "python"),
+               PYTHONPATH=os.pathsep.join([str(REPO), str(Path(numpy.__file__).parents[1])]),
+               IPYTHONDIR=str(tmp_path / "ipython"))
+    # run by hand (as test_binder.py does, in the instructor's checkout): nothing is removed
+    by_hand = subprocess.run(["bash", "binder/postBuild"], cwd=repo, env=env, capture_output=True, text=True)
+    assert by_hand.returncode == 0, by_hand.stderr
+    assert (repo / "exercises" / "source").is_dir() and (repo / ".git").is_dir()
+    # as repo2docker runs it: REPO_DIR is the clone the image is built from
+    r2d = subprocess.run(["bash", "binder/postBuild"], cwd=repo, env={**env, "REPO_DIR": str(repo)},
+                         capture_output=True, text=True)
+    assert r2d.returncode == 0, r2d.stderr
+    assert (venv_dir / "etc" / "ipython" / "ipython_kernel_config.py").is_file()
+    for gone in ("exercises/source", "tests", "bench", ".ci", ".git"):
+        assert not (repo / gone).exists(), gone
+    assert sorted(p.name for p in (repo / "exercises").glob("*.ipynb")) == sorted(f"{n}.ipynb" for n in _sources())
+    assert len(list((repo / "notebooks").glob("*.ipynb"))) == len(list((REPO / "notebooks").glob("*.ipynb")))
+    problems, _ = check_course_of(repo)
+    assert problems == []
+
+
+def check_course_of(folder: Path):
+    from adteach.grading.release import check_course
+
+    return check_course(_tree(folder), _sources())
