@@ -173,6 +173,10 @@ def _cmd_grade(args) -> int:
         )
     except (InputError, NotebookError, ValueError) as exc:
         return usage(str(exc))
+    except KeyboardInterrupt:
+        print(f"\nadteach grade: interrupted; {report_dir / 'grades.json'} holds what was graded so far",
+              file=sys.stderr)
+        return 130
     except OSError as exc:
         return usage(f"cannot write the report to {args.report}: {exc.strerror or exc}")
     subs = report["submissions"]
@@ -182,9 +186,12 @@ def _cmd_grade(args) -> int:
         for student, res in subs.items():
             extra = f"  ({len(res['flags'])} flag(s) to review)" if res.get("flags") else ""
             score = f"{res['score']:g}/{res['max_score']:g}" if res["status"] == "graded" else "-"
-            print(f"{student:<{width}}  {score:>9}  {res['status']}{extra}  {res.get('path', '')}")
+            print(f"{student:<{width}}  {score:>7}  {res['status']:<10}  {res.get('path', '')}{extra}")
         for item in report.get("skipped", []):
             print(f"skipped  {item['path']}: {item['reason']}")
+        if report.get("missing"):
+            print(f"no submission from {len(report['missing'])} student(s) on the roster: "
+                  f"{', '.join(report['missing'][:20])}")
         files = ["grades.json", "grades.csv", "feedback/"] + [f"{k}.csv" for k in dict.fromkeys(args.lms)]
         print(f"report: {', '.join(str(report_dir / f) for f in files)}")
     for kind, students in report.get("lms_unmatched", {}).items():

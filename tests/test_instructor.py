@@ -91,8 +91,14 @@ def course(tmp_path_factory):
                       "carol/06_gradient_descent/06_gradient_descent.ipynb": other}.items():
         (sub / rel).parent.mkdir(parents=True, exist_ok=True)
         (sub / rel).write_bytes(data)
+    (sub / "bob" / "old-download.zip").write_bytes(b"PK")   # not opened inside a folder: reported
     (root / "loose").mkdir()
     (root / "loose" / "dave.ipynb").write_bytes(stub)
+    # LMS downloads someone already unpacked
+    unzipped = root / "unzipped"
+    for rel in ("leeann_late_77777_888_03_reverse_mode.ipynb", "Ann Lee_4840_assignsubmission_file/03_reverse_mode.ipynb"):
+        (unzipped / rel).parent.mkdir(parents=True, exist_ok=True)
+        (unzipped / rel).write_bytes(solved)
     big = b"{" + b" " * (65 * 2**20) + b"}"
     canvas = _zip(root / "canvas-download.zip", {
         "doejane_12345_678901_03_reverse_mode.ipynb": solved,
@@ -114,10 +120,11 @@ def course(tmp_path_factory):
     roster.write_text("\ufeffID,Name,Email,SIS User ID,SIS Login ID,Section,ID number\n"
                       "12345,Jane Doe,jane@example.edu,S-12345,jdoe,Sec 1,\n"
                       "alice,Alice Adams,alice@example.edu,S-1,aadams,Sec 2,A1\n"
-                      "4821,Jane Roe,roe@example.edu,,,,M-4821\n", encoding="utf-8")
+                      "4821,Jane Roe,roe@example.edu,,,,M-4821\n"
+                      "99999,Nobody Here,nobody@example.edu,,,,\n", encoding="utf-8")
     report = root / "grades"
     t0 = time.monotonic()
-    proc = _adteach("grade", SOURCE, sub, root / "loose" / "dave.ipynb", canvas, moodle, "--report", report,
+    proc = _adteach("grade", SOURCE, sub, root / "loose" / "dave.ipynb", canvas, moodle, unzipped, "--report", report,
                     "--lms", "canvas", "--lms", "moodle", "--roster", roster, "--jobs", "2", "--progress",
                     "--timeout", "20", cwd=root)
     elapsed = time.monotonic() - t0
@@ -140,8 +147,11 @@ def test_exit_status_is_1_when_some_could_not_be_graded(course):
 def test_every_input_kind_gives_students_keyed_by_id(course):
     subs = course["json"]["submissions"]
     assert set(subs) == {"alice", "bob", "carol", "dave", "12345", "23456", "45678", "67890",
-                         "4821", "4822", "4823", "4830"}
-    assert course["json"]["complete"] is True
+                         "4821", "4822", "4823", "4830", "77777", "4840"}
+    assert course["json"]["complete"] is True and course["json"]["missing"] == ["99999"]
+    assert "no submission from 1 student(s) on the roster: 99999" in course["proc"].stdout
+    assert (subs["77777"]["origin"], subs["77777"]["late"], subs["77777"]["lms_name"]) == ("canvas", True, "leeann")
+    assert (subs["4840"]["origin"], subs["4840"]["lms_name"], subs["4840"]["score"]) == ("moodle", "Ann Lee", MAX)
     origin = {s: r["origin"] for s, r in subs.items()}
     assert origin["alice"] == origin["bob"] == "nbgrader" and _sub(course, "alice")["assignment"] == "03_reverse_mode"
     assert origin["12345"] == "canvas" and origin["4821"] == "moodle"
@@ -180,11 +190,12 @@ def test_the_rest_is_skipped_with_a_reason(course):
     assert skipped["roeralf_LATE_34567_678903_notes.txt"] == "not a notebook"
     assert skipped["Max Mustermann_4822_assignsubmission_onlinetext_onlinetext.html"] == "not a notebook"
     assert "unsafe member name" in skipped["evil_56789_678905_03_reverse_mode.ipynb"]
+    assert "not opened" in skipped["old-download.zip"]
     assert not any("checkpoint" in s["path"] or "__MACOSX" in s["path"] for s in course["json"]["skipped"])
     assert "checkpoint" not in json.dumps(course["json"]["submissions"])
     # nothing was extracted next to the zip or above it
     assert sorted(p.name for p in course["root"].iterdir()) == sorted(
-        ["submitted", "loose", "canvas-download.zip", "moodle-download.zip", "roster.csv", "grades"])
+        ["submitted", "loose", "unzipped", "canvas-download.zip", "moodle-download.zip", "roster.csv", "grades"])
 
 
 def test_zip_members_are_read_safely(course):
@@ -439,3 +450,58 @@ def check_course_of(folder: Path):
     from adteach.grading.release import check_course
 
     return check_course(_tree(folder), _sources())
+
+
+# -- naming rules and rosters (no grading needed) ---------------------------------------------
+
+def test_whose_notebook_from_its_path(tmp_path):
+    from adteach.grading.inputs import collect
+
+    solved, stub = _notebook(), _notebook(solved=False)
+    files = {"subs/bob/03_reverse_mode/03_reverse_mode.ipynb": solved,
+             "x/erin/03_reverse_mode.ipynb": solved,
+             "frank.ipynb": stub,
+             "doejane_12345_678901_03_reverse_mode-2.ipynb": solved,
+             "class/gina/my copy.ipynb": stub,
+             "class/gina/03_reverse_mode.ipynb": solved,
+             "class/hal/notes.ipynb": OTHER.read_bytes(),
+             "class/hal/03_reverse_mode.ipynb": json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
+                                                            "nbformat_minor": 5}).encode()}
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    (tmp_path / "tmp").mkdir()
+    given = [tmp_path / "subs/bob/03_reverse_mode/03_reverse_mode.ipynb", tmp_path / "x/erin/03_reverse_mode.ipynb",
+             tmp_path / "frank.ipynb", tmp_path / "doejane_12345_678901_03_reverse_mode-2.ipynb",
+             tmp_path / "class", tmp_path / "class/gina/03_reverse_mode.ipynb"]   # gina's twice: graded once
+    found = collect(given, SOURCE, tmp_path / "tmp")
+    by = {s.student: s for s in found.submissions}
+    assert list(by) == ["bob", "erin", "frank", "12345", "gina", "hal"]
+    assert (by["bob"].origin, by["bob"].assignment) == ("nbgrader", "03_reverse_mode")
+    assert by["12345"].origin == "canvas" and by["12345"].name == "doejane"
+    assert by["gina"].path.endswith("03_reverse_mode.ipynb") and by["gina"].status is None
+    assert [(s["student"], s["reason"]) for s in found.skipped] == [
+        ("gina", f"another notebook of this student was graded: {by['gina'].path}"),
+        ("hal", next(s["reason"] for s in found.skipped if s["student"] == "hal"))]
+    assert "another exercise" in found.skipped[1]["reason"]
+    # hal's notebook named like the exercise has none of its cells: graded (0), with a note
+    assert by["hal"].path.endswith("hal/03_reverse_mode.ipynb") and "none of the exercise's cells" in by["hal"].notes[0]
+
+
+def test_roster_formats(tmp_path):
+    from adteach.grading.inputs import InputError, load_roster
+
+    canvas_export = tmp_path / "canvas-export.csv"
+    canvas_export.write_text('Student,ID,SIS User ID,SIS Login ID,Section,Reverse mode (991)\n'
+                             '    Points Possible,,,,,8\n"Doe, Jane",12345,S-1,jdoe,Sec 1,\n', encoding="utf-8")
+    assert load_roster(canvas_export) == {"12345": {"name": "Doe, Jane", "sis_user_id": "S-1",
+                                                    "sis_login_id": "jdoe", "section": "Sec 1"}}
+    plain = tmp_path / "plain.csv"
+    plain.write_text("student,name,E-mail\nalice,Alice Adams,alice@example.edu\n", encoding="utf-8")
+    assert load_roster(plain) == {"alice": {"name": "Alice Adams", "email": "alice@example.edu"}}
+    for text, expect in (("id,name\n1,a\n1,b\n", "appears twice"), (b"id,name\n1,M\xfcller\n", "not UTF-8"),
+                         ("", "empty file")):
+        bad = tmp_path / "bad.csv"
+        bad.write_bytes(text if isinstance(text, bytes) else text.encode())
+        with pytest.raises(InputError, match=expect):
+            load_roster(bad)

@@ -894,6 +894,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
             pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
         report["complete"] = True
+        report["missing"] = [sid for sid in roster_map if sid not in done]   # on the roster, nothing handed in
         if report_dir is not None:
             written = write_report(report, report_dir, students=[], lms=lms, assignment=lms_assignment)
             report["lms_unmatched"] = written["unmatched"]

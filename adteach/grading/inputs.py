@@ -151,6 +151,9 @@ def _classify(sub: Submission, source_ids: set[str]) -> None:
     else:
         ids = {c.get("id") for c in nb["cells"] if isinstance(c.get("id"), str)}
         sub.match = "match" if ids & source_ids else "unknown"
+        if sub.match == "unknown":
+            sub.notes.append("none of the exercise's cells found (no nbgrader metadata, no matching cell ids): "
+                             "graded anyway; check that it is this exercise")
 
 
 # -- walking the inputs -------------------------------------------------------------------------
@@ -186,8 +189,12 @@ def _from_file(path: Path, names: _Names, shown: str) -> Submission:
                       assignment=assignment, notebook=path.name)
 
 
-def _from_folder(root: Path) -> list[Submission]:
+def _from_folder(root: Path, skipped: list) -> list[Submission]:
     out: list[Submission] = []
+    for p in sorted(root.rglob("*.zip")):
+        if not any(part.startswith(".") for part in p.relative_to(root).parts):
+            skipped.append({"path": str(p), "student": None,
+                            "reason": "a zip inside a folder is not opened; give it to adteach grade itself"})
     for p in sorted(root.rglob("*.ipynb")):
         rel = p.relative_to(root).parts
         if any(part.startswith(".") for part in rel):   # .ipynb_checkpoints, hidden folders
@@ -348,7 +355,7 @@ def collect(inputs: Iterable, source: str | os.PathLike, tmpdir: str | os.PathLi
         if not p.exists():
             raise InputError(f"{item}: no such file or directory")
         if p.is_dir():
-            subs = _from_folder(p)
+            subs = _from_folder(p, skipped)
             if not subs:
                 skipped.append({"path": str(p), "student": None, "reason": "folder holds no notebooks"})
             found.extend(subs)
