@@ -106,13 +106,13 @@ def _numerical(f, args, nums, eps):
     return results
 
 
-def numerical_grad(f, *args, argnums=0, eps=None):
+def numerical_grad(f, *args, argnums=0, eps=1e-6):
     """Central-difference gradient of scalar ``f`` with respect to ``args[argnums]``.
 
-    Works element by element for array arguments. The step is ``eps`` if given,
-    else scaled to each input, h = 6.1e-6 * max(1, |x|) (the cube root of machine
-    epsilon: the best balance of truncation and round-off for central differences).
-    Returns a float or an array shaped like the argument (a tuple for tuple ``argnums``).
+    Works element by element for array arguments, with the step ``eps`` (the
+    lessons' 1e-6; ``eps=None`` scales it to each input, h = 6.1e-6 * max(1, |x|),
+    the cube root of machine epsilon, as ``check_grad`` does). Returns a float or
+    an array shaped like the argument (a tuple for tuple ``argnums``).
     """
     nums = _argnums_tuple(argnums, len(args), "numerical_grad")
     values = [_as_value(a) for a in args]
