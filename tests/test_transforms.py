@@ -198,3 +198,25 @@ def test_check_grad_reports_instead_of_crashing_where_the_derivative_is_undefine
     assert report.errors[0]["status"] == "not checked"
     assert "sqrt: the derivative is undefined at 0" in str(report)
     assert "could not check every input" in str(report)
+
+
+def test_the_cycle_collector_waits_while_a_graph_grows_and_is_restored_after_the_sweep():
+    import gc
+    from adteach import collector
+    collector.restore()
+    before = gc.get_threshold()
+    x = ad.Var(0.5)
+    y = ad.sin(x) * x
+    assert gc.get_threshold()[0] == before[0] * collector.FACTOR and gc.isenabled()
+    y.backward()
+    assert gc.get_threshold() == before and x.grad == pytest.approx(np.cos(0.5) * 0.5 + np.sin(0.5))
+    assert ad.grad(lambda t: t * t)(3.0) == 6.0
+    assert gc.get_threshold() == before  # a transform ends with a sweep too
+    gc.set_threshold(0)  # a program that switched automatic collection off keeps it off
+    try:
+        z = ad.Var(1.0) * 2.0
+        assert gc.get_threshold()[0] == 0
+        z.backward()
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
