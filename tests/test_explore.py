@@ -25,6 +25,7 @@ import adteach as ad
 widgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 from adteach.drawing import cache, draw, fixed  # noqa: E402  (the function, whatever ad.draw is bound to)
+from adteach.notation import bar, pretty  # noqa: E402
 
 def gw(x1, x2):
     """Griewank & Walther's example, the one of the lectures."""
@@ -191,7 +192,9 @@ def test_step_control_plays_the_reverse_sweep(ex):
         assert ex.svg == _body(expected), k
     assert frames[-1] == full and len(set(frames)) == n + 1  # every step looks different
     ex.step = 3
-    assert f"step 3/{n}" in ex.step_caption.value and ex.trace.reverse_state(3)[1] in ex.step_caption.value
+    current = ex.trace.reverse_state(3)[1]
+    assert f"step 3/{n}" in ex.step_caption.value and pretty(current) in ex.step_caption.value
+    assert bar(current) in ex.step_caption.value  # "v₈ sends its adjoint v̄₈ to its inputs"
     # moving a slider keeps the step; the Play widget drives the step slider in the front end
     ex.sliders["x1"].value = 2.0
     assert ex.step == 3 and ex.svg == _body(draw(gw, 2.0, 0.5, step=3).svg())
@@ -207,7 +210,7 @@ def test_step_control_in_forward_mode(ex):
     ex.set(x1=1.5, x2=0.5)
     ex.mode = "forward"
     n = draw(gw, 1.5, 0.5, mode="forward").n_steps
-    assert ex.n_steps == n == len(ex.trace.nodes) and ex.step == n
+    assert ex.n_steps == n == ex.trace.n_steps == len(ex.trace.nodes) - 2 and ex.step == n  # one per operation
     for k in (0, 1, 5):
         ex.step = k
         assert ex.svg == _body(draw(gw, 1.5, 0.5, mode="forward", seed=(1.0, 0.0), step=k).svg())

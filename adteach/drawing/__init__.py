@@ -148,8 +148,8 @@ class Drawing:
 
     @property
     def n_steps(self) -> int:
-        """Steps of the sweep: one per operation (reverse), one per node, inputs included (forward)."""
-        return self.trace.n_steps if self.mode == "reverse" else len(self.trace.nodes)
+        """Steps of the sweep: one per operation, in either mode (step 0: only the seeds are known)."""
+        return self.trace.n_steps
 
     def at_step(self, step):
         """The same graph drawn after ``step`` steps of the sweep (None: all of them)."""

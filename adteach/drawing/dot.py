@@ -16,17 +16,16 @@ a layout can be reused when only they change (see ``adteach.drawing.cache``).
 from __future__ import annotations
 
 import html
-import math
 import re
 
 import numpy as np
 
+from ..notation import WIDTH, bar, dot, fixed, pretty
+from ..notation import number as _num
 from ..tape import Var
-from ..trace import _num
 
 __all__ = ["fixed", "dot_parts", "WIDTH", "PALETTE"]
 
-WIDTH = 10          # characters per number: "   -0.9900", "-1.235e-05"
 MAX_TERMS = 4       # a sum of more contributions is written as "sum of n terms"
 MAX_NAME = 24       # longer input names are cut short with an ellipsis
 MAX_EXPR = 40       # the same for a node's operation text
@@ -49,24 +48,6 @@ PALETTE = {
 _A, _Z = "\x02", "\x03"  # marks around a number while the DOT is built (control characters never reach it)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NUMERIC = re.compile(r"-?[\d.]+(e[-+]?\d+)?")  # a partial that is a constant already says its value
-
-
-def fixed(x, width=WIDTH):
-    """A number as exactly ``width`` characters, right-aligned: 4 decimals, or 4 digits and an exponent.
-
-    ``fixed(3.0) == '    3.0000'``, ``fixed(-1.2345e-5) == '-1.234e-05'``. The same width for
-    every value keeps the layout still while values change.
-    """
-    x = float(x)
-    if not math.isfinite(x):
-        s = str(x)
-    elif x == 0:
-        s = "0.0000"
-    else:
-        s = f"{x:.4f}" if 1e-3 <= abs(x) < 1e4 else f"{x:.3e}"
-        if len(s) > width:
-            s = f"{x:.3e}"
-    return s.rjust(width)
 
 
 def _scalar(v):
@@ -117,10 +98,8 @@ def _attrs(**kw):
 
 
 def _seed_text(trace, mode):
-    def bar(name):
-        return f"v{'&#775;' if mode == 'forward' else '&#772;'}{name[1:]}"
     if mode == "forward":
-        return ", ".join(f"{bar(trace.names[v])} = {_text(_num(t))}" for v, t in zip(trace.inputs, trace.tangent_seed))
+        return ", ".join(f"{dot(trace.names[v])} = {_text(_num(t))}" for v, t in zip(trace.inputs, trace.tangent_seed))
     return f"{bar(trace.names[trace.output])} = {_text(_num(trace.adjoint_seed))}"
 
 
@@ -135,7 +114,7 @@ def _long_edges(trace):
 def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
     """The DOT source of ``trace``'s graph as ``(literals, numbers)`` (see the module docstring)."""
     reverse = mode == "reverse"
-    mark = "&#772;" if reverse else "&#775;"  # combining macron (v̄) or dot above (v̇)
+    accent = bar if reverse else dot  # v̄₃ (adjoint) or v̇₃ (tangent)
     nodes, names, out = trace.nodes, trace.names, trace.output
     by_name = {names[n]: n for n in nodes}
     ops = [n for n in nodes if n.prim is not None]
@@ -150,8 +129,9 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
         else:
             deriv, _ = trace.reverse_state(step)
     else:
-        done = {names[n] for n in (nodes if step is None else nodes[:step])}
-        current = names[nodes[step - 1]] if step else None
+        # step 0 knows the seeds (the inputs' tangents); step k computes the k-th operation
+        done = {names[n] for n in (nodes if step is None else trace.inputs + ops[:step])}
+        current = names[ops[step - 1]] if step else None
         deriv = {names[n]: trace.tangents[n] for n in nodes} if step is None else trace.forward_state(step)
 
     out_edges, in_edges = {}, {}
@@ -178,7 +158,7 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
             else "forward mode: tangents v&#775; (derivatives along the seed direction)")
     head = _text(title) if isinstance(title, str) else f"{what}; seed {_seed_text(trace, mode)}"
     if step is not None:
-        head += (f'<BR ALIGN="LEFT"/>after step {step} of {len(ops) if reverse else len(nodes)} (orange: this step; '
+        head += (f'<BR ALIGN="LEFT"/>after step {step} of {len(ops)} (orange: this step; '
                  'blue: done; dashed: still to come' + ("; + ?: a sum still waiting for terms)" if reverse else ")"))
     head += '<BR ALIGN="LEFT"/>'
 
@@ -202,11 +182,11 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
         shape = f" {_text(str(np.shape(node.value)))}" if not _scalar(node.value) else ""
         if node.prim is None:
             label = trace.labels[node]
-            header = name + (f" = {_text(label, MAX_NAME)}" if label != name else "")
+            header = pretty(name) + (f" = {_text(label, MAX_NAME)}" if label != name else "")
         else:
-            header = (f"{_text(y)} = " if node is out else "") + f"{name} = {_text(trace.expr(node))}"
-        rows = [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{header}{shape}</TD></TR>', _row(name, _value(node.value))]
-        dname = f"v{mark}{name[1:]}"  # v̄3 / v̇3
+            header = (f"{_text(y)} = " if node is out else "") + f"{pretty(name)} = {_text(pretty(trace.expr(node)))}"
+        rows = [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{header}{shape}</TD></TR>', _row(pretty(name), _value(node.value))]
+        dname = accent(name)
         value = deriv.get(name)
         color = PALETTE["derivative"]
         terms = out_edges.get(name, []) if reverse else in_edges.get(name, [])
@@ -245,7 +225,7 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
     for e in trace.edges:
         attrs = {}
         if edge_labels:
-            text = _text(e.label)
+            text = _text(pretty(e.label))
             if e.partial is not None and not _NUMERIC.fullmatch(e.label):  # two cells: a gap even if fonts differ
                 text = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD>{text} =</TD><TD>'
                         f'{_value(e.partial, left=True) if _scalar(e.partial) else "…"}</TD></TR></TABLE>')

@@ -42,6 +42,8 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
+from ..notation import bar, dot, pretty, slider_format
+from ..notation import number as _fmt
 from ..primitives import ADError
 from ..trace import trace as make_trace
 from .ranges import slider_spec
@@ -54,18 +56,6 @@ _GRAPH_STYLE = "width:100%;overflow-x:auto"
 # a graph wider than the notebook is scaled down to fit (its viewBox keeps the proportions)
 _SVG_FIT = '<svg style="max-width:100%;height:auto" '
 _TABLE_STYLE = "line-height:1.3;font-size:13px"  # the HTML widget's own line height is a widget row's
-
-
-def _fmt(v):
-    """A number or array as in the trace table (7 significant digits)."""
-    if v is None:
-        return ""
-    v = getattr(v, "value", v)
-    if np.ndim(v) == 0:
-        x = float(v)
-        return "0" if x == 0 else f"{x:.7g}"
-    return np.array2string(np.asarray(v, dtype=float), precision=4, threshold=6, separator=", ",
-                           suppress_small=True).replace("\n", "")
 
 
 def _fit(svg):
@@ -121,7 +111,7 @@ def _slider(name, spec):
         return spec
     s = slider_spec(name, spec)
     return widgets.FloatSlider(value=s.value, min=s.min, max=s.max, step=s.step, description=name,
-                               continuous_update=True, readout_format=".4g",
+                               continuous_update=True, readout_format=slider_format(s.step),
                                style={"description_width": "initial"},
                                layout=widgets.Layout(width="420px"))
 
@@ -182,7 +172,7 @@ class Explorer(widgets.VBox):
             style={"button_width": "auto"})
         seed_index = self._seed_index(0 if seed is None else seed)
         self.seed_toggle = widgets.ToggleButtons(
-            options=[(f"seed {n}' = 1", i) for i, n in enumerate(self.names)], value=seed_index,
+            options=[(f"seed {dot(n)} = 1", i) for i, n in enumerate(self.names)], value=seed_index,
             tooltips=[f"forward mode differentiates along {n}" for n in self.names],
             style={"button_width": "auto"})
         self.step_slider = widgets.IntSlider(value=0, min=0, max=0, description="step",
@@ -362,9 +352,8 @@ class Explorer(widgets.VBox):
     # --- pieces of a frame -------------------------------------------------------------
     @staticmethod
     def _n_steps(tr, mode):
-        """Steps of the sweep, as ``Drawing.n_steps`` counts them: one per operation (reverse),
-        one per node, inputs included (forward)."""
-        return tr.n_steps if mode == "reverse" else len(tr.nodes)
+        """Steps of the sweep, as ``Drawing.n_steps`` counts them: one per operation, in either mode."""
+        return tr.n_steps
 
     def _show_graph(self, tr, mode, step, n):
         if self._draw is None:
@@ -419,7 +408,7 @@ class Explorer(widgets.VBox):
         else:
             k = self.seed_toggle.value
             lines.append(f"∂{html.escape(name)}/∂{html.escape(self.names[k])} = {html.escape(_fmt(tr.tangent))}"
-                         f" <i>(one forward sweep, seeded with {html.escape(self.names[k])}' = 1: "
+                         f" <i>(one forward sweep, seeded with {html.escape(dot(self.names[k]))} = 1: "
                          "one directional derivative)</i>")
             lines.append(f"<span style='color:#666'>gradient ∇{html.escape(name)} = ({html.escape(grad)})</span>")
         return '<div style="font-family:monospace;line-height:1.5">' + "<br>".join(lines) + "</div>"
@@ -431,14 +420,16 @@ class Explorer(widgets.VBox):
         if step >= n:
             return f"<span>{sweep} sweep: complete ({n} steps); press play to watch it step by step</span>"
         if step == 0:
-            start = "only ȳ = 1 is known" if mode == "reverse" else "no tangent is known yet"
-            return f"<span>{sweep} sweep: not started, {start} (0/{n})</span>"
+            out = tr.names[tr.output]
+            start = (f"only the output's adjoint {bar(out)} = {_fmt(tr.adjoint_seed)} is known" if mode == "reverse"
+                     else "only the inputs' tangents (the seed) are known")
+            return f"<span>{sweep} sweep: not started, {html.escape(start)} (0/{n})</span>"
         if mode == "reverse":
             _, current = tr.reverse_state(step)
-            return f"<span>reverse sweep: step {step}/{n}, {current} sends its adjoint to its inputs</span>"
-        name = tr.forward_order[step - 1]
-        what = "takes its seed" if step <= len(tr.inputs) else "gets its tangent from its inputs"
-        return f"<span>forward sweep: step {step}/{n}, {name} {what}</span>"
+            return (f"<span>reverse sweep: step {step}/{n}, {pretty(current)} sends its adjoint "
+                    f"{bar(current)} to its inputs</span>")
+        name = tr.forward_order[len(tr.inputs) + step - 1]
+        return f"<span>forward sweep: step {step}/{n}, {pretty(name)} gets its tangent {dot(name)} from its inputs</span>"
 
     # --- headless API ---------------------------------------------------------------------
     @property
