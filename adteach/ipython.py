@@ -837,6 +837,44 @@ class ADTeachMagics(Magics):
             self.shell.user_ns[args.out] = explorer
         return explorer
 
+    @line_magic
+    def adteach(self, line):
+        """Settings for showing adteach in class.
+
+            %adteach present         larger drawings, explorers and plots for a projector (zoom 1.25)
+            %adteach present 1.5     ... with this zoom (text half as large again)
+            %adteach normal          the normal size again (zoom 1)
+            %adteach                 show the setting
+
+        At zoom 1 a drawing's node text is 14.7 px and its numbers 13.3 px; graphs of up to
+        20 nodes fit the notebook column at 1024x768 with the file browser closed
+        (View > Appearance > Show Left Sidebar, or Ctrl+B). ``draw(..., zoom=)`` and
+        ``explore(..., zoom=)`` choose a size for one picture.
+        """
+        from . import notation
+
+        words = line.split()
+        if words[:1] == ["present"] and len(words) <= 2:
+            try:
+                zoom = float(words[1]) if len(words) == 2 else None
+                z = notation.set_presentation(True, zoom)
+            except (ValueError, P.ADError) as exc:
+                raise UsageError(f"%adteach present takes a zoom from 0 to {notation.MAX_ZOOM:g} "
+                                 f"(e.g. %adteach present 1.5): {exc}") from None
+        elif words == ["normal"]:
+            z = notation.set_presentation(False)
+        elif not words:
+            z = notation.zoom()
+        else:
+            raise UsageError(f"%adteach: unknown setting {line.strip()!r}; use %adteach present [zoom] "
+                             "or %adteach normal")
+        from .drawing.dot import FONT_PT
+
+        px = {k: v * z * 4 / 3 for k, v in FONT_PT.items()}  # 1 pt = 4/3 CSS px
+        mode = "presentation" if z != 1 else "normal"
+        print(f"adteach: {mode} size, drawings and explorers at zoom {z:g} "
+              f"(node text {px['node']:.1f} px, numbers {px['number']:.1f} px)")
+
 
 def _short(v):
     return number(P._value(v))

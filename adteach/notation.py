@@ -30,7 +30,7 @@ import unicodedata
 import numpy as np
 
 __all__ = ["pretty", "subscript", "width", "ljust", "bar", "dot", "latex_name", "latex_label", "edge_label",
-           "number", "fixed", "slider_format", "WIDTH"]
+           "number", "fixed", "slider_format", "WIDTH", "EDGE_WIDTH", "set_presentation", "zoom", "check_zoom"]
 
 _SUB = str.maketrans("-0123456789", "₋₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -121,7 +121,8 @@ def edge_label(op: str, index: int, template: str, refs) -> str:
 
 
 # --- numbers ----------------------------------------------------------------------------
-WIDTH = 10  # characters per number in the drawings: "   -0.9900", "-1.235e-05"
+WIDTH = 10  # characters per number in the drawings' boxes: "   -0.9900", "-1.235e-05"
+EDGE_WIDTH = 8  # ... and on their arrows: "-13.7240", "-1.2e-05"
 
 
 def number(v, digits: int | None = 7) -> str:
@@ -149,17 +150,23 @@ def fixed(x, width: int = WIDTH) -> str:
     """A number as exactly ``width`` characters, right-aligned: 4 decimals, or 4 digits and an exponent.
 
     ``fixed(3.0) == '    3.0000'``, ``fixed(-1.2345e-5) == '-1.234e-05'``. The same width for
-    every value keeps a drawing's layout still while values change.
+    every value keeps a drawing's layout still while values change. A narrower ``width`` drops
+    decimals to fit: ``fixed(-13.724, 7) == '-13.724'``, ``fixed(-1.2345e-5, 8) == '-1.2e-05'``.
     """
     x = float(x)
     if not math.isfinite(x):
-        s = str(x)
-    elif x == 0:
-        s = "0.0000"
-    else:
-        s = f"{x:.4f}" if 1e-3 <= abs(x) < 1e4 else f"{x:.3e}"
-        if len(s) > width:
-            s = f"{x:.3e}"
+        return str(x).rjust(width)
+    if x == 0:
+        return "0.0000"[:max(width, 3)].rjust(width)
+    if 1e-3 <= abs(x) < 1e4:
+        for decimals in (4, 3, 2, 1, 0):
+            s = f"{x:.{decimals}f}"
+            if len(s) <= width:
+                return s.rjust(width)
+    for digits in (3, 2, 1, 0):
+        s = f"{x:.{digits}e}"
+        if len(s) <= width:
+            break
     return s.rjust(width)
 
 
@@ -175,3 +182,40 @@ def slider_format(step: float) -> str:
     while decimals < 8 and not math.isclose(step * 10 ** decimals, round(step * 10 ** decimals), rel_tol=1e-9):
         decimals += 1  # 0.25 -> 2 decimals, 0.005 -> 3
     return f".{min(decimals, 8)}f"
+
+
+# --- presentation: how large drawings and plots are shown -----------------------------------
+MAX_ZOOM = 4.0
+PRESENTATION_ZOOM = 1.25  # the size ``set_presentation(True)`` chooses: node text 18 px instead of 14.7
+_settings = {"zoom": 1.0}
+
+
+def check_zoom(zoom, what="draw"):
+    """``zoom`` as a float, or a clear ``ADError``: a number above 0 and at most ``MAX_ZOOM``."""
+    from .primitives import ADError  # the core's error class (imported late: notation is imported early)
+    try:
+        z = float(zoom)
+    except (TypeError, ValueError):
+        z = math.nan
+    if isinstance(zoom, bool) or not (0 < z <= MAX_ZOOM):
+        raise ADError(f"{what}: zoom must be a number above 0 and at most {MAX_ZOOM:g} (1 is the normal size, "
+                      f"1.5 half as large again), not {zoom!r}")
+    return z
+
+
+def zoom(value=None, what="draw"):
+    """The zoom a drawing or an explorer uses: ``value`` if given, else the presentation setting."""
+    return _settings["zoom"] if value is None else check_zoom(value, what)
+
+
+def set_presentation(on=True, zoom=None):
+    """Make every later drawing and explorer larger (for a projector), or normal again.
+
+    ``set_presentation(True)`` scales text by ``PRESENTATION_ZOOM`` (1.25), ``set_presentation(zoom=1.5)``
+    by 1.5, ``set_presentation(False)`` back to 1. A ``zoom=`` given to ``draw`` or ``explore`` wins.
+    Returns the zoom now in force. In a notebook: ``%adteach present`` / ``%adteach normal``.
+    """
+    if on and zoom is None:
+        zoom = PRESENTATION_ZOOM
+    _settings["zoom"] = check_zoom(zoom, "set_presentation") if on else 1.0
+    return _settings["zoom"]

@@ -329,8 +329,8 @@ def test_digraph_is_a_graphviz_digraph_with_the_same_source(tmp_path):
     d = ad.draw(gw, 1.5, 0.5)
     assert isinstance(d.digraph, graphviz.Digraph) and d.digraph.source == d.source
     before = d.svg()
-    d.attr(rankdir="TB")  # passed on to the Digraph, as with torchviz's make_dot
-    assert d.source.endswith("\trankdir=TB\n}\n") and d.svg() != before
+    d.attr(rankdir="LR")  # passed on to the Digraph, as with torchviz's make_dot (the default is TB)
+    assert d.source.endswith("\trankdir=LR\n}\n") and d.svg() != before
     assert d.render(str(tmp_path / "g")).endswith("g.svg") and (tmp_path / "g.svg").read_text().startswith("<?xml")
     assert d.save(tmp_path / "g.dot") and (tmp_path / "g.dot").read_text() == d.source
     assert d.pipe().startswith(b"<?xml")
@@ -424,3 +424,43 @@ def test_trace_keeps_repeated_arguments_apart():
     t = ad.trace(lambda a, b: a * b, x, x)
     assert len(t.inputs) == 2 and t.gradient == (3.0, 3.0)
     assert len(ad.trace(lambda a, b: a * b, 3.0, 3.0).inputs) == 2
+
+
+# --- readable on a projector -------------------------------------------------------------------
+def _px(svg):
+    """(width of the picture, smallest text) in CSS px, as a browser shows the SVG at its own size."""
+    width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1)) * 4 / 3
+    sizes = [float(x) * 4 / 3 for x in re.findall(r'font-size="([\d.]+)"', svg)]
+    return width, min(sizes)
+
+
+def gw_expression(x1, x2):
+    """The same function as one Python expression: x1 / x2 three times, exp(x2) twice (12 nodes)."""
+    return (ad.sin(x1 / x2) + x1 / x2 - ad.exp(x2)) * (x1 / x2 - ad.exp(x2))
+
+
+def test_drawings_are_narrow_top_to_bottom_with_text_of_12px_or_more():
+    """Left to right these were 1,200-2,100 px wide; top to bottom they fit a notebook column at 1024x768."""
+    cases = [(gw, (1.5, 0.5), 592), (baydin, (2.0, 5.0), 592), (diamond, (3.0, 2.0, 1.0), 592),
+             (gw_expression, (1.5, 0.5), 842)]  # 592: the column beside JupyterLab's file browser; 842 without
+    for f, args, limit in cases:
+        for kw in ({}, {"mode": "forward"}, {"step": 2}):
+            d = ad.draw(f, *args, **kw)
+            width, smallest = _px(d.svg())
+            assert 'rankdir="TB"' in d.source
+            assert width <= limit and smallest >= 12, (f.__name__, kw, width, smallest)
+    # the output (where the reverse sweep starts) is the lowest node: the arrows point down, inputs to output
+    svg = ad.draw(gw, 1.5, 0.5).svg()
+    ys = {name: max(float(y) for y in re.findall(r'<text[^>]* y="([-\d.]+)"', body))
+          for name, body in re.findall(r'<title>(v-?\d+)</title>(.*?)</g>', svg, re.S)}
+    assert max(ys, key=ys.get) == "v6" and min(ys, key=ys.get) in ("v-1", "v0")
+
+
+def test_zoom_scales_the_text_and_is_checked():
+    small, big = ad.draw(gw, 1.5, 0.5), ad.draw(gw, 1.5, 0.5, zoom=1.5)
+    (w1, s1), (w2, s2) = _px(small.svg()), _px(big.svg())
+    assert s2 == pytest.approx(1.5 * s1) and 1.3 * w1 < w2 < 1.7 * w1
+    assert big.at_step(2).zoom == 1.5 and _px(big.at_step(2).svg())[1] == pytest.approx(s2)
+    for bad in (0, -1, 5, "big", float("nan"), True):
+        with pytest.raises(ad.ADError, match="draw: zoom must be a number above 0"):
+            ad.draw(gw, 1.5, 0.5, zoom=bad)

@@ -480,3 +480,26 @@ def test_real_kernel_coalesces_a_burst_of_slider_messages():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_readable_on_a_projector_and_zoom():
+    """The graph is shown at its own size (never shrunk: its text stays 13 px or more and grows with
+    the browser's zoom), plot text is 12 px or more; ``zoom=`` scales graph, plot and table."""
+    from matplotlib.text import Text
+
+    sizes = {}
+    for zoom in (None, 1.5):
+        ex = ad.explore(gw, x1=(0.5, 2.5), x2=(0.1, 2.0), zoom=zoom)
+        assert "max-width:100%;height:auto" not in ex.graph_html.value and "<svg width=" in ex.graph_html.value
+        fonts = [float(x) * 4 / 3 for x in re.findall(r'font-size="([\d.]+)"', ex.svg)]
+        texts = [t for t in ex._panel.fig.findobj(Text) if t.get_visible() and t.get_text()]
+        plot_px = [t.get_fontsize() * ex._panel.fig.dpi / 72 for t in texts]
+        assert len(texts) > 8 and min(plot_px) >= 12 and min(fonts) >= 13, (min(plot_px), min(fonts))
+        png_width = int.from_bytes(ex.png[16:20], "big")
+        sizes[zoom] = (min(fonts), min(plot_px), png_width, ex.trace_html.value)
+        ex.close()
+    (f1, p1, w1, t1), (f2, p2, w2, t2) = sizes[None], sizes[1.5]
+    assert f2 == pytest.approx(1.5 * f1) and p2 == pytest.approx(1.5 * p1) and w2 == pytest.approx(1.5 * w1, rel=0.02)
+    assert "font-size:13px" in t1 and "font-size:19.5px" in t2
+    with pytest.raises(ad.ADError, match="explore: zoom must be a number above 0"):
+        ad.explore(gw, x1=(0.5, 2.5), x2=(0.1, 2.0), zoom=0)

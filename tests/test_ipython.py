@@ -436,9 +436,9 @@ def test_kernel_autoloads_from_ipython_config(kernel):
 
 def test_kernel_load_twice_is_harmless(kernel):
     assert "already loaded" in kernel.text("load_ext")
-    # autoloaded: two formatters, one Magics object (in the registry and in configurables), three
-    # magics (%trace, %%trace, %explore); loading twice more changes nothing
-    assert kernel.text("load_direct").strip() == "(True, True, 1, 1, 3) (True, True, 1, 1, 3)"
+    # autoloaded: two formatters, one Magics object (in the registry and in configurables), four
+    # magics (%trace, %%trace, %explore, %adteach); loading twice more changes nothing
+    assert kernel.text("load_direct").strip() == "(True, True, 1, 1, 4) (True, True, 1, 1, 4)"
 
 
 def test_kernel_trace_griewank_walther(kernel):
@@ -522,7 +522,7 @@ def test_kernel_unload_removes_magics_and_formatters(kernel):
     assert kernel.text("unload").strip() == "after unload: False False False (False, False, 0, 0, 0)"
     assert kernel.outputs("unloaded_var", "execute_result")[0].data["text/plain"].startswith("Var(")
     assert "Cell magic `%%trace` not found" in kernel.text("unloaded_magic")
-    assert kernel.text("reload").strip() == "(True, True, 1, 1, 3)"  # loading again adds it all back, once
+    assert kernel.text("reload").strip() == "(True, True, 1, 1, 4)"  # loading again adds it all back, once
     assert "∂y/∂x = 4.0" in kernel.outputs("reloaded", "execute_result")[0].data["text/plain"]
 
 
@@ -570,3 +570,27 @@ def test_an_existing_trace_magic_is_put_back_on_unload(shell):
         assert shell.find_cell_magic("trace") is None
     finally:
         shell.magics_manager.magics["line"].pop("trace", None)
+
+
+def test_presentation_switch(ip):
+    """%adteach present makes later drawings and explorers larger; %adteach normal undoes it."""
+    import adteach as ad
+    from adteach import notation
+    try:
+        with capture_output() as cap:
+            ip.run_line_magic("adteach", "present")
+        assert "zoom 1.25" in cap.stdout and "node text 18.3 px" in cap.stdout
+        big = ad.draw(lambda x: ad.sin(x) * x, 1.0)
+        assert big.zoom == 1.25 and 'fontsize="13.75"' in big.source and 'POINT-SIZE="12.5"' in big.source
+        assert ad.draw(lambda x: ad.sin(x) * x, 1.0, zoom=1).zoom == 1.0  # an explicit zoom wins
+        ip.run_line_magic("adteach", "present 1.5")
+        assert notation.zoom() == 1.5
+        for bad in ("present 0", "present 9", "present big", "loud"):
+            with pytest.raises(UsageError, match="%adteach"):
+                ip.run_line_magic("adteach", bad)
+        with capture_output() as cap:
+            ip.run_line_magic("adteach", "normal")
+        assert "normal size" in cap.stdout and notation.zoom() == 1.0
+        assert 'fontsize="11"' in ad.draw(lambda x: ad.sin(x) * x, 1.0).source
+    finally:
+        notation.set_presentation(False)

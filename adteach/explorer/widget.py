@@ -43,6 +43,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..notation import bar, dot, pretty, slider_format
+from ..notation import zoom as _zoom
 from ..notation import number as _fmt
 from ..primitives import ADError
 from ..trace import trace as make_trace
@@ -52,15 +53,10 @@ __all__ = ["Explorer", "explore"]
 
 MODES = ("reverse", "forward")
 MAX_GAP = 0.25  # seconds: the longest a change waits for its trailing frame
-_GRAPH_STYLE = "width:100%;overflow-x:auto"
-# a graph wider than the notebook is scaled down to fit (its viewBox keeps the proportions)
-_SVG_FIT = '<svg style="max-width:100%;height:auto" '
-_TABLE_STYLE = "line-height:1.3;font-size:13px"  # the HTML widget's own line height is a widget row's
-
-
-def _fit(svg):
-    """The SVG as embedded in the page: scaled down to the notebook's width when wider."""
-    return _SVG_FIT + svg[len("<svg "):] if svg.startswith("<svg ") else svg
+# the graph at its own size, as ``ad.draw`` shows it (node text 14.7 px at zoom 1): never shrunk to
+# fit, so its text stays readable and grows with the browser's zoom; a wider graph scrolls in its box
+_GRAPH_STYLE = "max-width:100%;overflow-x:auto;line-height:0"
+_TABLE_PX = 13  # the trace table's text (the HTML widget's own line height is a widget row's)
 
 
 def _fname(f):
@@ -136,12 +132,13 @@ class Explorer(widgets.VBox):
     """
 
     def __init__(self, f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer="auto",
-                 title=None, **ranges):
+                 title=None, zoom=None, **ranges):
         if not callable(f):
             raise TypeError(f"explore needs a function, got {type(f).__name__}")
         if mode not in MODES:
             raise ValueError(f"explore: mode must be 'reverse' or 'forward', not {mode!r}")
         self.f = f
+        self._zoom = _zoom(zoom, "explore")
         inputs = _inputs(f, args, ranges)
         self.names = [n for n, _ in inputs]
         self.sliders = {n: _slider(n, spec) for n, spec in inputs}
@@ -248,7 +245,7 @@ class Explorer(widgets.VBox):
         from .plots import make_panel
 
         ranges = [(s.min, s.max) for s in self.sliders.values()]
-        self._panel = make_panel(self.f, self.names, ranges)
+        self._panel = make_panel(self.f, self.names, ranges, zoom=self._zoom)
 
     # --- requests and frames ------------------------------------------------------------
     def _changed(self, change=None):
@@ -345,7 +342,8 @@ class Explorer(widgets.VBox):
         self.step_caption.value = self._step_text(tr, mode, step, n)
         self.readout.value = self._readout(tr, mode, values)
         self._show_graph(tr, mode, step, n)
-        self.trace_html.value = f'<div style="{_TABLE_STYLE}">{tr._repr_html_()}</div>'
+        self.trace_html.value = (f'<div style="line-height:1.3;font-size:{_TABLE_PX * self._zoom:g}px">'
+                                 f"{tr._repr_html_()}</div>")
         if self._panel is not None:
             self.plot_image.value = self._panel.update(values, tr.value, tr.gradient)
 
@@ -364,14 +362,15 @@ class Explorer(widgets.VBox):
             # the whole sweep (step at its end) is the plain drawing; earlier steps are highlighted.
             # Drawing.svg() lays out each graph shape once and then only writes the new numbers
             # into that SVG (adteach.drawing.cache): no Graphviz run while a slider is dragged.
-            svg = self._draw(tr, mode=mode, step=None if step >= n else step, renderer=self._renderer).svg()
+            svg = self._draw(tr, mode=mode, step=None if step >= n else step, renderer=self._renderer,
+                             zoom=self._zoom).svg()
         except Exception as exc:  # noqa: BLE001 - no renderer, graph too large...: say so in place
             self._svg = None
             self.graph_html.value = self._error_html(f"The graph could not be drawn: {exc}")
             return
         svg = svg[svg.find("<svg"):] if "<svg" in svg else svg
         self._svg = svg
-        self.graph_html.value = f'<div style="{_GRAPH_STYLE}">{_fit(svg)}</div>'
+        self.graph_html.value = f'<div style="{_GRAPH_STYLE}">{svg}</div>'
 
     def _show_error(self, values, exc):
         at = ", ".join(f"{n} = {_fmt(v)}" for n, v in zip(self.names, values))
@@ -384,7 +383,7 @@ class Explorer(widgets.VBox):
         self.step_caption.value = ""
         self.trace_html.value = ""
         if self._svg is not None:  # the last good graph stays, faded, so the layout does not jump
-            self.graph_html.value = f'<div style="{_GRAPH_STYLE};opacity:0.25">{_fit(self._svg)}</div>'
+            self.graph_html.value = f'<div style="{_GRAPH_STYLE};opacity:0.25">{self._svg}</div>'
         if self._panel is not None:
             self.plot_image.value = self._panel.update(values, None, None)
 
@@ -547,7 +546,8 @@ class Explorer(widgets.VBox):
         return f"Explorer({_fname(self.f)}, {at}, mode={self.mode_toggle.value!r})"
 
 
-def explore(f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer="auto", title=None, **ranges):
+def explore(f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer="auto", title=None, zoom=None,
+            **ranges):
     """Sliders for the inputs of ``f``; value, gradient, graph, trace and plot follow as you drag.
 
         ad.explore(f, x1=(0.1, 3.0), x2=(0.1, 2.0))     # a slider per input, over these ranges
@@ -563,11 +563,12 @@ def explore(f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer
     seeded input); the toggle switches live, and the step control plays the sweep
     one node at a time. ``plot=False`` leaves out the plot panel (faster);
     ``graph=False`` the graph. A point where f is not defined shows the error in
-    place; moving the slider back recovers.
+    place; moving the slider back recovers. ``zoom`` scales the graph, the plot and
+    the trace table (default: the presentation setting, ``%adteach present``, else 1).
 
     Returns an ``Explorer`` (an ``ipywidgets.VBox``); display it, or read
     ``ex.value``, ``ex.gradient``, ``ex.svg``, ``ex.trace``, ``ex.error`` after
     setting ``ex.sliders["x1"].value``.
     """
     return Explorer(f, *args, plot=plot, graph=graph, mode=mode, seed=seed, renderer=renderer, title=title,
-                    **ranges)
+                    zoom=zoom, **ranges)
