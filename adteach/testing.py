@@ -38,7 +38,7 @@ The helpers
     description of a likely mistake to a function computing it.
 ``check_derivative(df, f, *, at, name=None, rtol, atol)``
     A student's derivative ``df(x)`` against the numerical derivative of ``f``.
-``check_gradient(grad_fn, f, *, at, name=None, rtol, atol)``
+``check_gradient(grad_fn, f, *, at, name=None, rtol, atol, hint=None)``
     A student's gradient ``grad_fn(*args)`` (one entry per argument, in a tuple,
     a list or a NumPy array) against the numerical gradient of scalar ``f(*args)``.
 ``check_backward(backward, op, *, at, g=(0.7, -1.3), name=None, rtol, atol)``
@@ -649,13 +649,14 @@ def check_derivative(df, f, *, at, name=None, rtol=1e-6, atol=1e-8):
         _fail(msg)
 
 
-def check_gradient(grad_fn, f, *, at, name=None, rtol=1e-6, atol=1e-8):
+def check_gradient(grad_fn, f, *, at, name=None, rtol=1e-6, atol=1e-8, hint=None):
     """Check a student's gradient function against the numerical gradient of scalar ``f``.
 
     ``at`` is a list of argument tuples (a non-tuple is a single argument).
     ``grad_fn(*args)`` must return one entry per argument of ``f`` (a tuple, a
     list or a NumPy array; for a one-argument ``f`` the entry itself), each a
-    number or an array shaped like that argument.
+    number or an array shaped like that argument. ``hint`` is added to a wrong
+    derivative's message.
     """
     label = _fn_name(grad_fn, name)
     fname = _fn_name(f)
@@ -674,7 +675,8 @@ def check_gradient(grad_fn, f, *, at, name=None, rtol=1e-6, atol=1e-8):
             if problem is not None:
                 if _unwrap(g) is None:
                     problem += _GRAD_NONE
-                _fail(f"{label} is wrong at {shown}, in the derivative with respect to {n}:\n  {problem}")
+                _fail(f"{label} is wrong at {shown}, in the derivative with respect to {n}:\n  {problem}"
+                      + (f"\n  {hint}" if hint else ""))
 
 
 def check_differentiable(fn, *, at, name=None, culprit=None, rtol=1e-6, atol=1e-8):

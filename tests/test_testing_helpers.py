@@ -423,6 +423,11 @@ def test_wrong_gradient_in_an_array_is_still_named():
                    name="mul_backward").endswith("The results for x and y look swapped.")
 
 
+def test_check_gradient_hint():
+    assert message(check_gradient, lambda x, y: (-592.0, -222.0), loss, at=[(2.0, 3.0)], name="g",
+                   hint="sum the shares").endswith("expected -444 (numerical), got -592\n  sum the shares")
+
+
 def test_a_gradient_read_before_backward_gets_a_hint():
     text = message(check_gradient, lambda x, y: (None, None), loss, at=[(2.0, 3.0)], name="grads")
     assert text.endswith("Reading .grad? An adteach value's .grad is None until .backward() has run on a "
@@ -497,6 +502,21 @@ def test_math_functions_on_adteach_values_get_a_hint():
     text = message(call, lambda d: math.sin(d), Dual(0.5, 1.0), name="sin")
     assert "A function of Python's math module got a Dual: it takes plain numbers (the value inside, such as d.val)" \
         in text
+
+
+class ConversionError(ad.ADTypeError):
+    """The error the core raises for float(Var) / math.sin(Var) (any ADError subclass saying so)."""
+
+
+@pytest.mark.parametrize("text", ["float() of a Var drops its derivative: use x.value for the number",
+                                  "math.sin cannot take an adteach value: use ad.sin"])
+def test_the_cores_conversion_error_gets_the_math_hint(text):
+    def v7(w):
+        raise ConversionError(text)
+
+    got = message(call, v7, 4.0)
+    assert got.startswith(f"v7 raised ConversionError at w=4: {text}")
+    assert got.endswith("Use ad.sin, ad.exp, ... (or np.sin, np.exp).")
 
 
 def test_the_truth_value_of_an_array_gets_a_hint():
