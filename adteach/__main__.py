@@ -1,7 +1,8 @@
 """The ``adteach`` command line.
 
     adteach release [SOURCE ...] [-o DIR] [--check]
-    adteach grade SOURCE SUBMISSION ... --report DIR [--jobs N] [--timeout S] [--memory-mb M]
+    adteach release --student-dir DIR [--course ROOT]
+    adteach grade SOURCE SUBMISSION ... --report DIR [--roster CSV] [--lms canvas|moodle] [--jobs N] ...
 
 Also available as ``python -m adteach``. Heavy modules are imported lazily,
 inside the subcommands.
@@ -36,20 +37,42 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="output directory (default: the parent of each source's 'source' directory)")
     rel.add_argument("--check", action="store_true",
                      help="write nothing; exit 1 if any released notebook is missing or out of date")
+    rel.add_argument("--student-dir", metavar="DIR", default=None,
+                     help="write the whole student course to DIR instead (lessons, released exercises, "
+                          "binder/, the adteach package, a README for students); never a source notebook, "
+                          "a solution or a hidden test. DIR may be a clone of the public student repository")
+    rel.add_argument("--course", metavar="ROOT", default=".",
+                     help="with --student-dir: the instructor repository's root (default: the current directory)")
 
     gr = sub.add_parser(
         "grade",
         help="grade submissions against the pristine tests of a source notebook",
         description=(
-            "Grade each SUBMISSION notebook in its own process against the pristine (hidden "
-            "included) tests of SOURCE, and write DIR/grades.json and DIR/grades.csv. "
+            "Grade each submission in its own process against the pristine (hidden included) tests "
+            "of SOURCE and write DIR/grades.json, DIR/grades.csv (one row per student) and "
+            "DIR/feedback/<student>.html. Inputs: notebooks, folders (nbgrader's "
+            "submitted/<student>/<assignment>/ layout or any folder of notebooks) and Canvas or "
+            "Moodle 'download all submissions' zips. Exit status: 0 when every submission was "
+            "graded, 1 when some could not be (unreadable, mismatched: another exercise's "
+            "notebook, error; the report is still complete), 2 for a usage error. "
             "This is not a sandbox: run untrusted submissions inside a container."
         ),
     )
     gr.add_argument("source", metavar="SOURCE", help="the nbgrader source notebook (exercises/source/NAME.ipynb)")
     gr.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                    help="submitted notebooks (directories are searched for *.ipynb)")
-    gr.add_argument("--report", required=True, metavar="DIR", help="directory for grades.json and grades.csv")
+                    help="notebooks, folders of them, or Canvas/Moodle submission zips")
+    gr.add_argument("--report", required=True, metavar="DIR",
+                    help="directory for grades.json, grades.csv, feedback/ and the LMS files")
+    gr.add_argument("--roster", metavar="CSV", default=None,
+                    help="CSV mapping student ids (column id, student id, user id, participant or username) "
+                         "to name, email, SIS User ID, SIS Login ID, section, ID number; a Canvas "
+                         "gradebook export works as it is")
+    gr.add_argument("--lms", action="append", choices=["canvas", "moodle"], default=[],
+                    help="also write DIR/canvas.csv (gradebook import) or DIR/moodle.csv (grading "
+                         "worksheet); repeatable")
+    gr.add_argument("--lms-assignment", metavar="NAME", default=None,
+                    help="the grade column's name in the LMS files (default: the exercise name; for "
+                         "Canvas 'Name (assignment id)' updates that existing assignment)")
     gr.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="submissions graded in parallel (default 1)")
     gr.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                     help="time limit per cell, tests included (default 30)")
@@ -62,15 +85,34 @@ def _build_parser() -> argparse.ArgumentParser:
                          "source notebook unreadable to that user so code can't read the solutions")
     gr.add_argument("--python", metavar="PATH", default=None,
                     help="interpreter that runs the submissions (default: the current one)")
-    gr.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    bar = gr.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="show the progress bar (count and ETA) on stderr even when it is not a terminal")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="no progress bar (default: shown when stderr is a terminal)")
     gr.add_argument("-q", "--quiet", action="store_true", help="do not print the score table")
     return parser
 
 
 def _cmd_release(args) -> int:
     from .grading.notebook import NotebookError
-    from .grading.release import release
+    from .grading.release import release, release_course
 
+    if args.student_dir is not None:
+        if args.sources or args.output or args.check:
+            print("adteach release: --student-dir releases the whole course; it takes no SOURCE, -o or --check",
+                  file=sys.stderr)
+            return 2
+        try:
+            result = release_course(args.student_dir, args.course)
+        except (NotebookError, OSError) as exc:
+            print(f"adteach release: {exc}", file=sys.stderr)
+            return 2
+        for warning in result["warnings"]:
+            print(f"adteach release: warning: {warning}", file=sys.stderr)
+        print(f"wrote {len(result['written'])} files to {args.student_dir}"
+              + (f", removed {len(result['removed'])} an earlier release wrote" if result["removed"] else ""))
+        return 0
     try:
         results = release(args.sources or None, args.output, check=args.check)
     except NotebookError as exc:
@@ -90,32 +132,69 @@ def _cmd_release(args) -> int:
 
 
 def _cmd_grade(args) -> int:
+    import os
+    from pathlib import Path
+
     from .grading.grade import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, grade
+    from .grading.inputs import InputError
     from .grading.notebook import NotebookError
+
+    def usage(msg: str) -> int:
+        print(f"adteach grade: {msg}", file=sys.stderr)
+        return 2
 
     memory = DEFAULT_MEMORY_MB if args.memory_mb is None else (args.memory_mb or None)
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     if timeout <= 0:
-        print("adteach grade: --timeout must be positive", file=sys.stderr)
-        return 2
+        return usage("--timeout must be positive")
+    if args.jobs < 1:
+        return usage(f"--jobs must be at least 1 (got {args.jobs})")
+    if memory is not None and memory < 0:
+        return usage(f"--memory-mb must be positive or 0 for no limit (got {args.memory_mb})")
+    if not Path(args.source).is_file():
+        return usage(f"SOURCE {args.source}: no such file (expected the nbgrader source notebook)")
+    missing = [s for s in args.submissions if not os.path.exists(s)]
+    if missing:
+        return usage(f"SUBMISSION {missing[0]}: no such file or directory"
+                     + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    report_dir = Path(args.report)
+    if report_dir.exists() and not report_dir.is_dir():
+        return usage(f"--report {args.report}: exists and is not a directory")
+    if args.roster is not None and not Path(args.roster).is_file():
+        return usage(f"--roster {args.roster}: no such file")
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
         report = grade(
             args.source, args.submissions, args.report,
             jobs=args.jobs, timeout=timeout, memory_mb=memory,
             submission_timeout=args.submission_timeout,
-            progress=not args.no_progress,
-            python=args.python, run_as=args.run_as,
+            progress=progress, python=args.python, run_as=args.run_as,
+            roster=args.roster, lms=list(dict.fromkeys(args.lms)), lms_assignment=args.lms_assignment,
         )
-    except (NotebookError, ValueError) as exc:
-        print(f"adteach grade: {exc}", file=sys.stderr)
-        return 2
+    except (InputError, NotebookError, ValueError) as exc:
+        return usage(str(exc))
+    except OSError as exc:
+        return usage(f"cannot write the report to {args.report}: {exc.strerror or exc}")
+    subs = report["submissions"]
+    not_graded = {s: r for s, r in subs.items() if r["status"] != "graded"}
     if not args.quiet:
-        subs = report["submissions"]
-        width = max([len(p) for p in subs] + [10])
-        for path, res in subs.items():
+        width = max([len(s) for s in subs] + [10])
+        for student, res in subs.items():
             extra = f"  ({len(res['flags'])} flag(s) to review)" if res.get("flags") else ""
-            print(f"{path:<{width}}  {res['score']:g}/{res['max_score']:g}  {res['status']}{extra}")
-        print(f"report: {args.report}/grades.json, {args.report}/grades.csv")
+            score = f"{res['score']:g}/{res['max_score']:g}" if res["status"] == "graded" else "-"
+            print(f"{student:<{width}}  {score:>9}  {res['status']}{extra}  {res.get('path', '')}")
+        for item in report.get("skipped", []):
+            print(f"skipped  {item['path']}: {item['reason']}")
+        files = ["grades.json", "grades.csv", "feedback/"] + [f"{k}.csv" for k in dict.fromkeys(args.lms)]
+        print(f"report: {', '.join(str(report_dir / f) for f in files)}")
+    for kind, students in report.get("lms_unmatched", {}).items():
+        if students:
+            print(f"adteach grade: {len(students)} student(s) left out of {kind}.csv (no LMS id; add them "
+                  f"to --roster): {', '.join(students[:10])}", file=sys.stderr)
+    if not_graded:
+        print(f"adteach grade: {len(not_graded)} of {len(subs)} submission(s) not graded: "
+              + ", ".join(f"{s} ({r['status']})" for s, r in list(not_graded.items())[:10]), file=sys.stderr)
+        return 1
     return 0
 
 

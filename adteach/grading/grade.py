@@ -52,9 +52,7 @@ Design (see also the threat model in the package docs):
 from __future__ import annotations
 
 import ast
-import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -67,14 +65,13 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from .notebook import (
     NotebookError,
-    atomic_write_bytes,
     cell_source,
     grade_id,
     is_locked,
@@ -84,7 +81,9 @@ from .notebook import (
     nbgrader_meta,
     read_bytes,
 )
+from .inputs import collect, load_roster
 from .release import ReleaseError, student_view, validate_source
+from .reports import LMS_FORMATS, write_report
 from .scan import import_bindings, scan_code
 
 __all__ = [
@@ -766,120 +765,140 @@ def _run_schedule(exercise: Exercise, schedule: list[_Item], settings: _Settings
 # -- many submissions -------------------------------------------------------------------------
 
 class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.bar = None
-        self.enabled = enabled
+    """``grading 12/200 [###...] 6%  0:31 elapsed, ETA 8:05`` on stderr (one line per update off a TTY)."""
+
+    def __init__(self, total: int, enabled: bool, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = bool(enabled) and total > 0
         self.total = total
         self.done = 0
+        self.started = time.monotonic()
         self.lock = threading.Lock()
-        if enabled:
-            try:
-                from tqdm import tqdm
-                self.bar = tqdm(total=total, unit="nb", desc="grading", file=sys.stderr)
-            except ImportError:
-                self.bar = None
+        try:
+            self.tty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
+
+    @staticmethod
+    def _clock(seconds: float) -> str:
+        m, s = divmod(int(round(seconds)), 60)
+        h, m = divmod(m, 60)
+        return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
     def update(self, label: str) -> None:
         if not self.enabled:
             return
         with self.lock:
             self.done += 1
-            if self.bar is not None:
-                self.bar.update(1)
+            elapsed = time.monotonic() - self.started
+            eta = elapsed / self.done * (self.total - self.done)
+            width = 24
+            filled = int(width * self.done / self.total)
+            line = (f"grading {self.done}/{self.total} [{'#' * filled}{'.' * (width - filled)}] "
+                    f"{100 * self.done // self.total:3d}%  {self._clock(elapsed)} elapsed, "
+                    f"ETA {self._clock(eta)}")
+            if self.tty:
+                self.stream.write("\r" + line + ("\n" if self.done == self.total else ""))
             else:
-                width = 30
-                filled = int(width * self.done / max(self.total, 1))
-                sys.stderr.write(f"\rgrading [{'#' * filled}{'.' * (width - filled)}] "
-                                 f"{self.done}/{self.total}")
-                if self.done == self.total:
-                    sys.stderr.write("\n")
-                sys.stderr.flush()
+                self.stream.write(line + "\n")
+            self.stream.flush()
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.enabled and self.tty and 0 < self.done < self.total:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
-def _expand_submissions(submissions: Iterable) -> list[str]:
-    out: list[str] = []
-    for s in submissions:
-        p = Path(s)
-        if p.is_dir():
-            out.extend(str(x) for x in sorted(p.rglob("*.ipynb")) if ".ipynb_checkpoints" not in x.parts)
-        else:
-            out.append(str(s))
-    return list(dict.fromkeys(out))
+def _report_entry(exercise: Exercise, sub, res: dict, roster: dict) -> dict:
+    """The report's record of one student: where the notebook came from, who it is, the result."""
+    if sub.archive and sub.file is not None and res.get("error"):
+        res["error"] = res["error"].replace(sub.file.name, sub.path)   # a zip member, not its temp copy
+    entry = {**sub.info(), **roster.get(sub.student, {}), **res}
+    if sub.notes:
+        entry["notes"] = list(sub.notes)
+    return entry
 
 
 def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
           report_dir: str | os.PathLike | None = None, *, jobs: int = 1,
           timeout: float = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
           submission_timeout: float | None = None, progress: bool = False,
-          python: str | None = None, run_as: str | int | None = None) -> dict:
-    """Grade many submissions in parallel; write ``grades.json``/``grades.csv`` to ``report_dir``.
+          python: str | None = None, run_as: str | int | None = None,
+          roster: str | os.PathLike | dict | None = None, lms: Sequence[str] = (),
+          lms_assignment: str | None = None) -> dict:
+    """Grade many submissions in parallel and write the report to ``report_dir``.
 
-    ``submissions`` are notebook paths (directories are searched for
-    ``*.ipynb``). ``timeout`` is the per-cell time limit in seconds,
-    ``memory_mb`` the address-space limit of each child process,
-    ``submission_timeout`` an overall cap per submission (default: 3 x timeout
-    x number of cells, at least 60 s). ``python`` is the interpreter that runs
-    submissions (default: this one); ``run_as`` an unprivileged user to run
-    them as (needs root). Returns the report dict.
+    ``submissions`` are notebooks, folders (nbgrader's ``submitted/<student>/<assignment>/``
+    layout or any folder of notebooks) and Canvas / Moodle ``.zip`` downloads
+    (see :mod:`adteach.grading.inputs`); the report is keyed by student.
+    ``timeout`` is the per-cell time limit in seconds, ``memory_mb`` the
+    address-space limit of each child process, ``submission_timeout`` an
+    overall cap per submission (default: 3 x timeout x number of cells, at
+    least 60 s). ``python`` is the interpreter that runs submissions (default:
+    this one); ``run_as`` an unprivileged user to run them as (needs root).
+    ``roster`` (CSV path or dict) adds names, e-mail and SIS ids; ``lms``
+    (``"canvas"``, ``"moodle"``) adds gradebook-import files (see
+    :mod:`adteach.grading.reports`). Each result is written as soon as it is
+    known. Raises :class:`~adteach.grading.inputs.InputError` for inputs that
+    do not exist. Returns the report dict.
     """
     exercise = load_exercise(source)
     settings = _settings(timeout, memory_mb, submission_timeout, python, run_as)
-    paths = _expand_submissions(submissions)
-    results: dict[str, dict] = {}
-    bar = _Progress(len(paths), progress)
-
-    def work(p: str) -> dict:
-        try:
-            return _grade_one(exercise, Path(p), settings)
-        except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
-            return _empty_result(exercise, "error", f"grader error: {type(exc).__name__}: {exc}", None)
-        finally:
-            bar.update(p)
-
+    for kind in lms:
+        if kind not in LMS_FORMATS:
+            raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")
+    roster_map = roster if isinstance(roster, dict) else (load_roster(roster) if roster else {})
+    tmp = Path(tempfile.mkdtemp(prefix="adteach-inputs-"))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool:
-            for p, res in zip(paths, pool.map(work, paths)):
-                results[p] = res
+        found = collect(submissions, source, tmp)
+        order = [s.student for s in found.submissions]
+        report = {
+            "exercise": exercise.name,
+            "source": str(source),
+            "source_sha256": exercise.sha256,
+            "max_score": exercise.max_score,
+            "tests": [{"grade_id": t.grade_id, "points": t.points} for t in exercise.tests],
+            "manually_graded": [{"grade_id": g, "points": p} for g, p in exercise.manual],
+            "settings": {"timeout": settings.timeout, "memory_mb": settings.memory_mb,
+                         "run_as": run_as if run_as is None or isinstance(run_as, int) else str(run_as)},
+            "complete": False,
+            "submissions": {},
+            "skipped": found.skipped,
+        }
+        if report_dir is not None:
+            write_report(report, report_dir, students=[])
+        bar = _Progress(len(found.submissions), progress)
+        done: dict[str, dict] = {}
+
+        def work(sub) -> tuple:
+            try:
+                if sub.status is not None:
+                    sha = hashlib.sha256(sub.file.read_bytes()).hexdigest() if sub.file else None
+                    return sub, _empty_result(exercise, sub.status, sub.error, sha)
+                return sub, _grade_one(exercise, sub.file, settings)
+            except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+                return sub, _empty_result(exercise, "error", f"grader error: {type(exc).__name__}: {exc}", None)
+            finally:
+                bar.update(sub.path)
+
+        pool = ThreadPoolExecutor(max_workers=max(1, int(jobs)))
+        try:
+            futures = [pool.submit(work, s) for s in found.submissions]
+            for fut in as_completed(futures):
+                sub, res = fut.result()
+                done[sub.student] = _report_entry(exercise, sub, res, roster_map)
+                report["submissions"] = {k: done[k] for k in order if k in done}
+                if report_dir is not None:
+                    write_report(report, report_dir, students=[sub.student])
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            bar.close()
+        report["complete"] = True
+        if report_dir is not None:
+            written = write_report(report, report_dir, students=[], lms=lms, assignment=lms_assignment)
+            report["lms_unmatched"] = written["unmatched"]
+            if any(written["unmatched"].values()):
+                write_report(report, report_dir, students=[], lms=lms, assignment=lms_assignment)
+        return report
     finally:
-        bar.close()
-    report = {
-        "exercise": exercise.name,
-        "source": str(source),
-        "source_sha256": exercise.sha256,
-        "max_score": exercise.max_score,
-        "tests": [{"grade_id": t.grade_id, "points": t.points} for t in exercise.tests],
-        "manually_graded": [{"grade_id": g, "points": p} for g, p in exercise.manual],
-        "settings": {"timeout": settings.timeout, "memory_mb": settings.memory_mb,
-                     "run_as": run_as if run_as is None or isinstance(run_as, int) else str(run_as)},
-        "submissions": results,
-    }
-    if report_dir is not None:
-        write_report(report, report_dir)
-    return report
-
-
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-def write_report(report: dict, report_dir: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``grades.json`` and ``grades.csv`` atomically (temp file in the directory + os.replace)."""
-    report_dir = Path(report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    json_path = report_dir / "grades.json"
-    csv_path = report_dir / "grades.csv"
-    atomic_write_bytes(json_path, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-    test_ids = [t["grade_id"] for t in report["tests"]]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["submission", "status", "score", "max_score", *test_ids, "flags"])
-    for path, res in report["submissions"].items():
-        per_test = {t["grade_id"]: t["score"] for t in res.get("tests", [])}
-        writer.writerow([path, res["status"], _fmt(res["score"]), _fmt(res["max_score"]),
-                         *(_fmt(per_test.get(g, 0.0)) for g in test_ids), len(res.get("flags", []))])
-    atomic_write_bytes(csv_path, buf.getvalue().encode("utf-8"))
-    return json_path, csv_path
+        shutil.rmtree(tmp, ignore_errors=True)

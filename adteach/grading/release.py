@@ -23,12 +23,14 @@ from __future__ import annotations
 import copy
 import glob
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
 
 from .notebook import (
     NotebookError,
+    atomic_write_bytes,
     cell_source,
     dumps_notebook,
     grade_id,
@@ -49,6 +51,8 @@ __all__ = [
     "release_file",
     "release",
     "check_release",
+    "check_course",
+    "release_course",
     "default_output_path",
 ]
 
@@ -390,3 +394,217 @@ def check_release(released: dict, source: dict) -> list[str]:
             if meta.get("editable") is not False or meta.get("deletable") is not False:
                 problems.append(f"cell {i} ({grade_id(cell)}): test/read-only cell is not locked")
     return problems
+
+
+# -- the student course -----------------------------------------------------------------------
+
+_MANIFEST = ".adteach-release.json"
+_SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis"}
+
+
+def _secret_regions(source: dict, name: str) -> list[tuple[str, int, str, frozenset]]:
+    """(source, cell index, "solution"/"hidden test", its significant lines) for each secret region."""
+    regions = []
+    for i, cell in enumerate(source.get("cells", [])):
+        what = f"{name}: cell {i}"
+        runs = _split_regions(cell_source(cell), BEGIN_SOLUTION, END_SOLUTION, what)
+        if is_solution(cell) and len(runs) == 1:
+            regions.append((name, i, "solution", runs[0][1]))
+            continue
+        for inside_sol, lines in runs:
+            if inside_sol:
+                regions.append((name, i, "solution", lines))
+                continue
+            for inside_hidden, hlines in _split_regions("\n".join(lines), BEGIN_HIDDEN, END_HIDDEN, what):
+                if inside_hidden:
+                    regions.append((name, i, "hidden test", hlines))
+    return [(n, i, kind, frozenset(line.strip() for line in lines)) for n, i, kind, lines in regions]
+
+
+def _file_lines(rel: str, data: bytes) -> set[str]:
+    text = data.decode("utf-8", "replace")
+    if rel.endswith(".ipynb"):
+        try:
+            return {line.strip() for s in _strings(json.loads(text)) for line in s.split("\n")}
+        except ValueError:
+            pass
+    return {line.strip() for line in text.split("\n")}
+
+
+def check_course(files: dict, sources: dict) -> tuple[list[str], list[str]]:
+    """Scan a student course for solution and hidden-test code: returns (problems, warnings).
+
+    ``files`` maps each relative path to its bytes, ``sources`` each source
+    notebook's name to the parsed notebook. Problems: a file that is an
+    nbgrader source (region delimiters, or a notebook with nbgrader cells that
+    fails :func:`check_release` against the source of the same name); any file
+    that holds a hidden-test region of a source, or (outside the lessons in
+    ``notebooks/``) a whole solution region, counting its lines of 4 or more
+    characters that are not also given to students elsewhere in the sources.
+    Warnings: a lesson that shows a whole solution region (the lessons are the
+    instructor's own teaching; the release says so rather than guess).
+    """
+    public: set[str] = set()
+    regions = []
+    for name, nb in sources.items():
+        _secret, pub = _secret_and_public_lines(nb)
+        public |= pub
+        regions.extend(_secret_regions(nb, name))
+    significant = [(n, i, kind, frozenset(x for x in lines if len(x) >= 4 and x not in public))
+                   for n, i, kind, lines in regions]
+    significant = [r for r in significant if r[3]]
+    problems: list[str] = []
+    warnings: list[str] = []
+    markers = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\b")
+    for rel, data in sorted(files.items()):
+        lines = _file_lines(rel, data)
+        if any(markers.match(x) for x in lines):
+            problems.append(f"{rel}: holds nbgrader solution / hidden-test delimiters (a source notebook?)")
+        if rel.endswith(".ipynb"):
+            try:
+                nb = json.loads(data.decode("utf-8", "replace"))
+            except ValueError:
+                nb = None
+            if isinstance(nb, dict) and any(nbgrader_meta(c) for c in nb.get("cells", []) if isinstance(c, dict)):
+                src = sources.get(Path(rel).stem)
+                if src is None:
+                    problems.append(f"{rel}: an nbgrader notebook with no source of that name to check against")
+                else:
+                    problems.extend(f"{rel}: {p}" for p in check_release(nb, src))
+        for name, i, kind, sig in significant:
+            if sig <= lines:
+                what = f"{rel}: holds the {kind} of {name} cell {i} ({sorted(sig)[0]!r}...)"
+                if kind == "solution" and rel.startswith("notebooks/"):
+                    warnings.append(what)
+                else:
+                    problems.append(what)
+    return problems, warnings
+
+
+_STUDENT_README = """# {title}
+
+Lessons and exercises on automatic differentiation, made with adteach.
+
+* `notebooks/`: {n_lessons} lessons; start with `notebooks/{first_lesson}`.
+* `exercises/`: {n_exercises} graded exercises (see `exercises/README.md`).
+* `adteach/`: the small autodiff library the lessons use, written to be read.
+
+## Open the course
+
+With Python 3.10 or newer, from a clone of this repository:
+
+    python3 -m venv .venv && .venv/bin/pip install -e ".[lessons]" && .venv/bin/jupyter lab notebooks/{first_lesson}
+
+(on Windows use `.venv\\Scripts\\` instead of `.venv/bin/`). Or with no install: open this
+repository on [mybinder.org](https://mybinder.org) (`binder/` holds its configuration).
+
+## Doing and handing in an exercise
+
+Open `exercises/<name>.ipynb`, replace each `# YOUR CODE HERE` / `raise NotImplementedError()`
+with your code, and run the test cell below it: no output means it passed, a failing test says
+what is wrong. Your instructor grades with more (hidden) tests of the same kind, so make your
+code right in general, not only for the cases shown.
+
+Hand in the notebook file itself, as your instructor asks (for example as an upload to the
+course's Canvas or Moodle assignment). Work in the notebook you were given: its cells carry
+ids the grader uses to find your answers, so do not copy your code into a new notebook, and do
+not edit or delete the test cells (the grader runs its own copies anyway).
+"""
+
+
+def _course_files(root: Path, sources: list[Path]) -> dict[str, tuple[bytes, int]]:
+    """What the student course holds: relative path -> (bytes, file mode)."""
+    files: dict[str, tuple[bytes, int]] = {}
+
+    def add_tree(folder: str, pattern: str = "*") -> None:
+        base = root / folder
+        if not base.is_dir():
+            return
+        for p in sorted(base.rglob(pattern)):
+            rel = p.relative_to(root)
+            if p.is_file() and not (_SKIP_PARTS & set(rel.parts)) and p.suffix not in (".pyc", ".pyo") \
+                    and not any(part.endswith(".egg-info") for part in rel.parts):
+                files[rel.as_posix()] = (p.read_bytes(), p.stat().st_mode & 0o777)
+
+    lessons = root / "notebooks"
+    for p in sorted(lessons.glob("*.ipynb")) if lessons.is_dir() else []:
+        files[f"notebooks/{p.name}"] = (p.read_bytes(), 0o644)
+    for src in sources:
+        released = release_notebook(read_notebook(src), str(src))
+        leaks = check_release(released, read_notebook(src))
+        if leaks:
+            raise ReleaseError(f"{src}: release check failed:\n  " + "\n  ".join(leaks))
+        files[f"exercises/{src.name}"] = (dumps_notebook(released).encode("utf-8"), 0o644)
+    readme = root / "exercises" / "README.md"
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        text = text.split("\n## For instructors", 1)[0].rstrip() + "\n"
+        files["exercises/README.md"] = (text.encode("utf-8"), 0o644)
+    add_tree("binder")
+    add_tree("adteach")
+    for name in ("pyproject.toml", ".gitignore", "LICENSE", "LICENSE.txt", "LICENSE.md"):
+        if (root / name).is_file():
+            files[name] = ((root / name).read_bytes(), 0o644)
+    first = sorted(k for k in files if k.startswith("notebooks/"))
+    files["README.md"] = (_STUDENT_README.format(
+        title="Automatic differentiation: the course", n_lessons=len(first),
+        first_lesson=Path(first[0]).name if first else "01_welcome.ipynb",
+        n_exercises=len(sources)).encode("utf-8"), 0o644)
+    return files
+
+
+def release_course(student_dir: str | os.PathLike, root: str | os.PathLike = ".") -> dict:
+    """Write the student-facing course to ``student_dir``; returns {"written", "removed", "warnings"}.
+
+    The course (from the instructor repository at ``root``): the lessons
+    (``notebooks/*.ipynb``), the exercises released from ``exercises/source``
+    (never the sources), the students' part of ``exercises/README.md``, the
+    ``binder/`` configuration, the ``adteach`` package with ``pyproject.toml``,
+    and a README for students. Everything is scanned with :func:`check_course`
+    before anything is written; a problem raises :class:`ReleaseError`.
+    ``student_dir`` may be a clone of the public student repository (``.git``
+    is left alone); files an earlier release wrote and this one does not are
+    removed; a non-empty directory that no release wrote is refused.
+    """
+    root = Path(root)
+    out = Path(student_dir)
+    source_dir = root / "exercises" / "source"
+    sources = sorted(source_dir.glob("*.ipynb")) if source_dir.is_dir() else []
+    if not sources:
+        raise ReleaseError(f"{source_dir}: no source notebooks; run from the instructor repository's root "
+                           "(where exercises/source is)")
+    r, o = root.resolve(), out.resolve()
+    if o == r or any(o == r / d or r / d in o.parents for d in ("exercises", "notebooks", "adteach", "binder")):
+        raise ReleaseError(f"--student-dir {out}: must not be the instructor repository or one of its folders")
+    files = _course_files(root, sources)
+    problems, warnings = check_course({k: v[0] for k, v in files.items()},
+                                      {s.stem: read_notebook(s) for s in sources})
+    if problems:
+        raise ReleaseError("the student course would leak:\n  " + "\n  ".join(problems))
+    manifest_path = out / _MANIFEST
+    previous: list[str] = []
+    if out.exists():
+        if not out.is_dir():
+            raise ReleaseError(f"--student-dir {out}: exists and is not a directory")
+        if manifest_path.is_file():
+            try:
+                previous = list(json.loads(manifest_path.read_text(encoding="utf-8"))["files"])
+            except (ValueError, KeyError, TypeError):
+                raise ReleaseError(f"{manifest_path}: unreadable; remove it to release afresh") from None
+        elif any(p.name != ".git" for p in out.iterdir()):
+            raise ReleaseError(f"--student-dir {out}: not empty and not written by adteach release "
+                               "(give a new or empty directory, or a clone of the student repository)")
+    for rel, (data, mode) in files.items():
+        dest = out / rel
+        atomic_write_bytes(dest, data)
+        os.chmod(dest, mode | 0o644)
+    removed = []
+    for rel in previous:
+        if rel not in files and ".." not in Path(rel).parts and not Path(rel).is_absolute():
+            try:
+                (out / rel).unlink()
+                removed.append(rel)
+            except FileNotFoundError:
+                pass
+    atomic_write_bytes(manifest_path, (json.dumps({"files": sorted(files)}, indent=1) + "\n").encode("utf-8"))
+    return {"written": sorted(files), "removed": removed, "warnings": warnings}
