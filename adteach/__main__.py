@@ -43,7 +43,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description=(
             "Grade each SUBMISSION notebook in its own process against the pristine (hidden "
             "included) tests of SOURCE, and write DIR/grades.json and DIR/grades.csv. "
-            "This is not a sandbox: run untrusted submissions inside a container."
+            "Student code runs in a bubblewrap sandbox (no network, no view of the sources)."
         ),
     )
     gr.add_argument("source", metavar="SOURCE", help="the nbgrader source notebook (exercises/source/NAME.ipynb)")
@@ -57,9 +57,9 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="address-space limit of each grading process (default 2048; 0 = none)")
     gr.add_argument("--submission-timeout", type=float, default=None, metavar="SECONDS",
                     help="overall time cap per submission (default 3 x timeout x cells, at least 60)")
-    gr.add_argument("--run-as", metavar="USER", default=None,
-                    help="run submissions as this unprivileged user (grader must be root); keep the "
-                         "source notebook unreadable to that user so code can't read the solutions")
+    gr.add_argument("--no-sandbox", action="store_true",
+                    help="run student code without the bubblewrap sandbox, with YOUR rights (only for "
+                         "trusted code, or where bwrap cannot run; prefer a Linux container or VM)")
     gr.add_argument("--python", metavar="PATH", default=None,
                     help="interpreter that runs the submissions (default: the current one)")
     gr.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -92,6 +92,7 @@ def _cmd_release(args) -> int:
 def _cmd_grade(args) -> int:
     from .grading.grade import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, grade
     from .grading.notebook import NotebookError
+    from .grading.sandbox import SandboxUnavailable
 
     memory = DEFAULT_MEMORY_MB if args.memory_mb is None else (args.memory_mb or None)
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
@@ -104,10 +105,12 @@ def _cmd_grade(args) -> int:
             jobs=args.jobs, timeout=timeout, memory_mb=memory,
             submission_timeout=args.submission_timeout,
             progress=not args.no_progress,
-            python=args.python, run_as=args.run_as,
+            python=args.python, sandboxed=not args.no_sandbox,
         )
-    except (NotebookError, ValueError) as exc:
-        print(f"adteach grade: {exc}", file=sys.stderr)
+    except (NotebookError, ValueError, SandboxUnavailable) as exc:
+        hint = ("\n  install it (apt-get install bubblewrap), grade inside a Linux container or VM, or pass "
+                "--no-sandbox to run student code with your rights") if isinstance(exc, SandboxUnavailable) else ""
+        print(f"adteach grade: {exc}{hint}", file=sys.stderr)
         return 2
     if not args.quiet:
         subs = report["submissions"]
