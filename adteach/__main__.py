@@ -55,7 +55,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "Moodle 'download all submissions' zips. Exit status: 0 when every submission was "
             "graded, 1 when some could not be (unreadable, mismatched: another exercise's "
             "notebook, error; the report is still complete), 2 for a usage error. "
-            "This is not a sandbox: run untrusted submissions inside a container."
+            "Student code runs in a bubblewrap sandbox (no network, no view of the sources)."
         ),
     )
     gr.add_argument("source", metavar="SOURCE", help="the nbgrader source notebook (exercises/source/NAME.ipynb)")
@@ -80,9 +80,9 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="address-space limit of each grading process (default 2048; 0 = none)")
     gr.add_argument("--submission-timeout", type=float, default=None, metavar="SECONDS",
                     help="overall time cap per submission (default 3 x timeout x cells, at least 60)")
-    gr.add_argument("--run-as", metavar="USER", default=None,
-                    help="run submissions as this unprivileged user (grader must be root); keep the "
-                         "source notebook unreadable to that user so code can't read the solutions")
+    gr.add_argument("--no-sandbox", action="store_true",
+                    help="run student code without the bubblewrap sandbox, with YOUR rights (only for "
+                         "trusted code, or where bwrap cannot run; prefer a Linux container or VM)")
     gr.add_argument("--python", metavar="PATH", default=None,
                     help="interpreter that runs the submissions (default: the current one)")
     bar = gr.add_mutually_exclusive_group()
@@ -138,6 +138,7 @@ def _cmd_grade(args) -> int:
     from .grading.grade import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, grade
     from .grading.inputs import InputError
     from .grading.notebook import NotebookError
+    from .grading.sandbox import SandboxUnavailable
 
     def usage(msg: str) -> int:
         print(f"adteach grade: {msg}", file=sys.stderr)
@@ -168,9 +169,12 @@ def _cmd_grade(args) -> int:
             args.source, args.submissions, args.report,
             jobs=args.jobs, timeout=timeout, memory_mb=memory,
             submission_timeout=args.submission_timeout,
-            progress=progress, python=args.python, run_as=args.run_as,
+            progress=progress, python=args.python, sandboxed=not args.no_sandbox,
             roster=args.roster, lms=list(dict.fromkeys(args.lms)), lms_assignment=args.lms_assignment,
         )
+    except SandboxUnavailable as exc:
+        return usage(f"{exc}\n  install it (apt-get install bubblewrap), grade inside a Linux container or VM, "
+                     "or pass --no-sandbox to run student code with your rights")
     except (InputError, NotebookError, ValueError) as exc:
         return usage(str(exc))
     except KeyboardInterrupt:

@@ -96,6 +96,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import primitives as P
+from .notation import bar, dot, number
 from .tape import Var
 from .trace import trace as _trace
 
@@ -448,13 +449,7 @@ class _CellProgram:
 
 def _fmt(v):
     """Numbers at full precision (the lessons compare them with published tables)."""
-    v = P._value(v)
-    if v is None:
-        return ""
-    if np.ndim(v) == 0:
-        return repr(float(v))
-    return np.array2string(np.asarray(v, dtype=float), separator=", ", precision=12, threshold=20,
-                           max_line_width=10**6)
+    return number(P._value(v), digits=None)
 
 
 def _seed(v):
@@ -501,21 +496,22 @@ class TraceResult:
         t = self.trace
         scalar_out = np.ndim(t.value) == 0
         seed_is_one = np.ndim(t.adjoint_seed) == 0 and float(t.adjoint_seed) == 1.0
+        y = t.output_label  # "y", or "z" ... when an input is called y: ȳ is never an input's adjoint
         grad_lines = []
         if scalar_out and seed_is_one:
             head = "gradient"
-            grad_lines = [f"  ∂y/∂{n} = {_fmt(g)}" for n, g in zip(self.names, t.gradient)]
+            grad_lines = [f"  ∂{y}/∂{n} = {_fmt(g)}" for n, g in zip(self.names, t.gradient)]
         else:
-            head = f"adjoints of the inputs, ȳᵀ·J for ȳ = {_seed(t.adjoint_seed)}"
+            head = f"adjoints of the inputs, {bar(y)}ᵀ·J for {bar(y)} = {_seed(t.adjoint_seed)}"
             grad_lines = [f"  adjoint of {n} = {_fmt(g)}" for n, g in zip(self.names, t.gradient)]
-        seeds = ", ".join(f"{n}' = {_seed(s)}" for n, s in zip(self.names, t.tangent_seed))
-        lines = [f"y = {_fmt(t.value)}"]
+        seeds = ", ".join(f"{dot(n)} = {_seed(s)}" for n, s in zip(self.names, t.tangent_seed))
+        lines = [f"{y} = {_fmt(t.value)}"]
         if self.mode == "forward":
             lines.append(f"tangent (forward mode, one sweep with {seeds}):")
-            lines.append(f"  ẏ = {_fmt(t.tangent)}")
+            lines.append(f"  {dot(y)} = {_fmt(t.tangent)}")
             lines.append(f"{head} (from the reverse sweep, for comparison):")
         else:
-            lines.append(f"{head} (reverse mode, one backward sweep from ȳ = {_seed(t.adjoint_seed)}):")
+            lines.append(f"{head} (reverse mode, one backward sweep from {bar(y)} = {_seed(t.adjoint_seed)}):")
         return lines + grad_lines
 
     def __repr__(self):
@@ -528,9 +524,10 @@ class TraceResult:
                 name, _, value = line.strip().partition(" = ")
                 rows.append(f"<tr><td style='padding-left:2em'>{html.escape(name)}</td>"
                             f"<td style='text-align:left;font-family:monospace'>{html.escape(value)}</td></tr>")
-            elif line.startswith("y = "):
-                rows.append(f"<tr><td><b>y</b></td><td style='text-align:left;font-family:monospace'>"
-                            f"<b>{html.escape(line[4:])}</b></td></tr>")
+            elif line.startswith(f"{self.trace.output_label} = "):
+                name, _, value = line.partition(" = ")
+                rows.append(f"<tr><td><b>{html.escape(name)}</b></td><td style='text-align:left;"
+                            f"font-family:monospace'><b>{html.escape(value)}</b></td></tr>")
             else:
                 rows.append(f"<tr><td colspan='2' style='text-align:left'><i>{html.escape(line)}</i></td></tr>")
         return f"<table class='adteach-result'>{''.join(rows)}</table>"
@@ -588,7 +585,7 @@ assignment y = ...) is the output:
     y = exp(h) + sin(h)
 
 shows the evaluation trace (primal, tangent and adjoint of every intermediate
-v-1, v0, v1, ...), the computational graph, and the gradient. All adteach
+v₋₁, v₀, v₁, ...), the computational graph, and the gradient. All adteach
 operations (sin, cos, tan, exp, log, sqrt, tanh, sigmoid, relu, maximum, sum,
 mean, dot, matmul, stack, ...) are available without imports; the notebook's
 variables and functions are visible too. Inputs are written name=value (the
@@ -605,10 +602,10 @@ or by position), or a Var that was already computed:
 Forward and reverse mode:
 
     %%trace --mode forward --seed 1,0 x1=1.5 x2=0.5
-        one forward sweep along the direction x1' = 1, x2' = 0 (the tangent
+        one forward sweep along the direction ẋ₁ = 1, ẋ₂ = 0 (the tangent
         column); the result is the directional derivative.
     %%trace --mode reverse --seed 1 x1=1.5 x2=0.5
-        one reverse sweep from the adjoint seed y-bar = 1 (the adjoint column);
+        one reverse sweep from the adjoint seed ȳ = 1 (the adjoint column);
         the result is the gradient. This is the default.
 
 Write a negative seed with '=': --seed=-1,0. Errors in the cell are reported
@@ -840,13 +837,47 @@ class ADTeachMagics(Magics):
             self.shell.user_ns[args.out] = explorer
         return explorer
 
+    @line_magic
+    def adteach(self, line):
+        """Settings for showing adteach in class.
+
+            %adteach present         larger drawings, explorers and plots for a projector (zoom 1.25)
+            %adteach present 1.5     ... with this zoom (text half as large again)
+            %adteach normal          the normal size again (zoom 1)
+            %adteach                 show the setting
+
+        At zoom 1 a drawing's node text is 14.7 px and its numbers 13.3 px; graphs of up to
+        20 nodes fit the notebook column at 1024x768 with the file browser closed
+        (View > Appearance > Show Left Sidebar, or Ctrl+B). ``draw(..., zoom=)`` and
+        ``explore(..., zoom=)`` choose a size for one picture.
+        """
+        from . import notation
+
+        words = line.split()
+        if words[:1] == ["present"] and len(words) <= 2:
+            try:
+                zoom = float(words[1]) if len(words) == 2 else None
+                z = notation.set_presentation(True, zoom)
+            except (ValueError, P.ADError) as exc:
+                raise UsageError(f"%adteach present takes a zoom from 0 to {notation.MAX_ZOOM:g} "
+                                 f"(e.g. %adteach present 1.5): {exc}") from None
+        elif words == ["normal"]:
+            z = notation.set_presentation(False)
+        elif not words:
+            z = notation.zoom()
+        else:
+            raise UsageError(f"%adteach: unknown setting {line.strip()!r}; use %adteach present [zoom] "
+                             "or %adteach normal")
+        from .drawing.dot import FONT_PT
+
+        px = {k: v * z * 4 / 3 for k, v in FONT_PT.items()}  # 1 pt = 4/3 CSS px
+        mode = "presentation" if z != 1 else "normal"
+        print(f"adteach: {mode} size, drawings and explorers at zoom {z:g} "
+              f"(node text {px['node']:.1f} px, numbers {px['number']:.1f} px)")
+
 
 def _short(v):
-    v = P._value(v)
-    if np.ndim(v) == 0:
-        return f"{float(v):.7g}"
-    return np.array2string(np.asarray(v, dtype=float), precision=4, threshold=6, separator=", ",
-                           suppress_small=True).replace("\n", "")
+    return number(P._value(v))
 
 
 

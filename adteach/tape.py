@@ -28,6 +28,7 @@ from operator import attrgetter
 
 import numpy as np
 
+from . import collector
 from . import primitives as P
 from .primitives import TABLE, ADError, ADTypeError, ShapeError
 
@@ -179,6 +180,8 @@ ADD, SUB, MUL, DIV, POW, NEG = (TABLE[n] for n in ("add", "sub", "mul", "div", "
 
 def _record(prim, parents, values, aux):
     """Compute the value (with a clear error for bad input) and make the node."""
+    if not collector.raised:  # a graph is growing: the cycle collector can wait (collector.py)
+        collector.raise_thresholds()
     if prim.check is None and aux is None:
         try:
             value = prim.fn(*values)
@@ -255,6 +258,13 @@ def backprop(output: Var, seed=None, *, create_graph=False, stop=()) -> dict:
             seed = _as_value(seed)
         if np.shape(P._value(seed)) != output.shape:
             raise ShapeError(f"the seed has shape {np.shape(P._value(seed))} but the output has shape {output.shape}")
+    try:
+        return _sweep(output, seed, create_graph, stop)
+    finally:
+        collector.restore()
+
+
+def _sweep(output, seed, create_graph, stop):
     adjoint = {output: seed}
     get = adjoint.get
     ONE, MINUS_ONE = P.ONE, P.MINUS_ONE

@@ -29,7 +29,8 @@ The helpers
     ("mul_backward is not implemented yet: replace `raise NotImplementedError()`
     with your code"), any other exception a verdict naming the call and input.
 ``check_value(name, got, expected, *, at=None, rtol, atol, hint=None)``
-    One value (number, array, tuple of numbers).
+    One value (number, array, tuple of numbers); ``hint`` may be a function of
+    the value got, returning the hint (or None).
 ``check_below(name, value, limit, *, hint=None)``
     A value that must be a finite number strictly below a limit (a final loss).
 ``check_function(fn, cases, *, name=None, rtol, atol, candidates=None, hint=None)``
@@ -37,9 +38,9 @@ The helpers
     description of a likely mistake to a function computing it.
 ``check_derivative(df, f, *, at, name=None, rtol, atol)``
     A student's derivative ``df(x)`` against the numerical derivative of ``f``.
-``check_gradient(grad_fn, f, *, at, name=None, rtol, atol)``
-    A student's gradient ``grad_fn(*args)`` (one entry per argument; arrays
-    allowed) against the numerical gradient of scalar ``f(*args)``.
+``check_gradient(grad_fn, f, *, at, name=None, rtol, atol, hint=None)``
+    A student's gradient ``grad_fn(*args)`` (one entry per argument, in a tuple,
+    a list or a NumPy array) against the numerical gradient of scalar ``f(*args)``.
 ``check_backward(backward, op, *, at, g=(0.7, -1.3), name=None, rtol, atol)``
     A vector-Jacobian (backward) rule ``backward(g, *inputs)`` returning one
     value per input, against ``g`` times the numerical partial derivatives of
@@ -48,6 +49,17 @@ The helpers
     A forward-mode (dual number) rule: the student's ``rule(*duals)`` must
     return a dual whose value is ``op(*values)`` and whose tangent is the
     directional derivative along the input tangents.
+``check_differentiable(fn, *, at, name=None, culprit=None, rtol, atol)``
+    ``ad.grad(fn)`` against the numerical derivative of ``fn`` itself: fails, with
+    a hint about ``math.sin``/``float(...)``, when adteach lost part of the derivative.
+``as_numbers(name, values, *, length=None, at_least=0)``
+    A returned sequence of numbers (list, tuple or 1-D array) as a list of
+    floats, so that a test's own code never raises a raw NumPy error.
+``unpack(name, value, n, *, what=None)``
+    A result that should hold ``n`` values (``(params, losses)``), as a list,
+    or a message saying what came back instead.
+``check_decreasing(name, values, *, tol=1e-12, hint=None)``
+    Numbers (losses) that never go up.
 ``check_topological_order(order, output, *, name=None)``
     A list of graph nodes (objects with a ``parents`` sequence): every node
     reachable from ``output`` exactly once, each after all its parents.
@@ -70,6 +82,7 @@ from itertools import product
 
 import numpy as np
 
+from .primitives import ADError
 from .tape import Var
 
 __all__ = [
@@ -81,6 +94,10 @@ __all__ = [
     "check_function",
     "check_derivative",
     "check_gradient",
+    "check_differentiable",
+    "as_numbers",
+    "unpack",
+    "check_decreasing",
     "check_backward",
     "check_forward_rule",
     "check_topological_order",
@@ -240,13 +257,38 @@ def _raising_function(exc):
     return found
 
 
+_MATH_HINT = ("\n  Python's math functions (math.sin, math.exp, ...) and float(...) take plain numbers: on an "
+              "adteach value they would drop its derivative. Use ad.sin, ad.exp, ... (or np.sin, np.exp).")
+_GRAD_NONE = ("\n  Reading .grad? An adteach value's .grad is None until .backward() has run on a result "
+              "computed from it.")
+
+
+def _drops_derivative(exc) -> bool:
+    """True when ``exc`` says an adteach value was turned into a plain number (math.sin(Var), float(Var))."""
+    text = str(exc)
+    if isinstance(exc, ADError):
+        return any(k in text for k in ("math", "float", ".value", "plain number"))
+    return isinstance(exc, TypeError) and any(k in text for k in ("only length-1 arrays", "only size-1 arrays",
+                                                                  "only 0-dimensional arrays"))
+
+
 def _hint(exc) -> str:
     text = str(exc)
     if "cannot differentiate through" in text:
         return ("\n  Some NumPy functions cannot be differentiated by adteach: "
                 "use ad.tanh, ad.exp, ad.sum, ... on values that adteach records.")
+    if _drops_derivative(exc):
+        return _MATH_HINT
+    m = re.search(r"must be real number, not (\w+)", text)
+    if isinstance(exc, TypeError) and m:
+        return (f"\n  A function of Python's math module got a {m.group(1)}: it takes plain numbers "
+                "(the value inside, such as d.val).")
     if isinstance(exc, TypeError) and "NoneType" in text:
-        return "\n  A value is None: does every function you wrote end with `return`?"
+        return ("\n  A value is None: does every function you wrote end with `return`? "
+                "(An adteach value's .grad is None until .backward() has run.)")
+    if isinstance(exc, ValueError) and "truth value of an array" in text:
+        return ("\n  An array was used where Python needs one True or False (`if`, `and`, `or`, `not`): "
+                "compare single numbers, or use np.all(...) / np.any(...).")
     if isinstance(exc, NameError):
         return "\n  Did you run the cells above (and define everything they need)?"
     return ""
@@ -309,10 +351,16 @@ def _recursion_limit():
 # ----------------------------------------------------------------------------------------------
 # comparing values
 # ----------------------------------------------------------------------------------------------
-def _as_array(v):
+def _plain(v):
+    """``v`` with every adteach Var inside tuples and lists replaced by its value."""
     v = _unwrap(v)
     if isinstance(v, (tuple, list)):
-        v = [_unwrap(x) for x in v]
+        return [_plain(x) for x in v]
+    return v
+
+
+def _as_array(v):
+    v = _plain(v)
     if v is None or isinstance(v, str):
         return None
     try:
@@ -363,10 +411,35 @@ def check_value(name, got, expected, *, at=None, rtol=1e-7, atol=1e-12, hint=Non
     where = ""
     if at is not None:
         where = " at " + (_at(list(at), list(at.values())) if isinstance(at, dict) else str(at))
-    msg = f"{name} is wrong{where}:\n  {problem}"
+    msg = f"{name} is wrong{where}:\n  {problem}{_aliasing(got, expected)}"
+    if callable(hint):
+        try:
+            hint = hint(got)
+        except Exception:  # noqa: BLE001 - a hint that does not apply to this value
+            hint = None
     if hint:
         msg += f"\n  {hint}"
     _fail(msg)
+
+
+def _aliasing(got, expected) -> str:
+    """A hint when two entries of a returned list are the same array but should differ (an in-place update)."""
+    got, expected = _unwrap(got), _plain(expected)
+    if not isinstance(got, (list, tuple)) or not isinstance(expected, (list, tuple)) or len(got) != len(expected):
+        return ""
+    entries = [_as_array(g) for g in got]
+    wanted = [_as_array(e) for e in expected]
+    for j in range(1, len(entries)):
+        for i in range(j):
+            a, b, ea, eb = entries[i], entries[j], wanted[i], wanted[j]
+            if any(v is None or v.ndim == 0 for v in (a, b, ea, eb)) or a.shape != b.shape:
+                continue
+            same = got[i] is got[j] or np.array_equal(a, b)
+            if same and (ea.shape != eb.shape or not np.allclose(ea, eb)):
+                return (f"\n  Entries {i} and {j} are the same array: an in-place update (w -= ..., w[...] = ...) "
+                        "changes an array that is already in the list. Make a new array at each step "
+                        "(w = w - ...).")
+    return ""
 
 
 def check_below(name, value, limit, *, hint=None):
@@ -384,8 +457,85 @@ def check_below(name, value, limit, *, hint=None):
         _fail(msg)
 
 
+def as_numbers(name, values, *, length=None, at_least=0):
+    """The numbers in ``values`` as a list of floats, for a test's own code to work on.
+
+    ``values`` may be a list, a tuple or a 1-D NumPy array of numbers (Python or
+    NumPy numbers, adteach scalars). Anything else fails with a message naming
+    ``name`` (so a test never raises a raw error such as "the truth value of an
+    array is ambiguous"); ``length`` (optional) is the number of entries wanted,
+    ``at_least`` the smallest number accepted.
+    """
+    raw = _unwrap(values)
+    if raw is None:
+        _fail(f"{name} is None (did you forget `return`?)")
+    if isinstance(raw, np.ndarray) and raw.ndim == 1:
+        raw = list(raw)
+    if not isinstance(raw, (list, tuple)):
+        _fail(f"{name} should be a list of numbers, got {_type_name(raw)} {_fmt(raw)}")
+    numbers = []
+    for k, v in enumerate(raw):
+        a = _as_array(v)
+        if a is None or a.size != 1:
+            _fail(f"{name} should be a list of numbers; entry {k} is {_type_name(_unwrap(v))} {_fmt(v)}")
+        numbers.append(float(a.reshape(-1)[0]))
+    if length is not None and len(numbers) != length:
+        _fail(f"{name} should have {length} entries; it has {len(numbers)}")
+    if len(numbers) < at_least:
+        _fail(f"{name} should have at least {at_least} {'entry' if at_least == 1 else 'entries'}; "
+              f"it has {len(numbers)}")
+    return numbers
+
+
+def unpack(name, value, n, *, what=None):
+    """The ``n`` values of a result that should hold ``n`` values (a tuple, a list or an array), as a list.
+
+    ``name`` names the call (``"fit_line(xs, ys)"``), ``what`` (optional) says
+    what the values are (``"the parameters and the losses"``).
+    """
+    parts = _entries(value, n) if n > 1 else None
+    if parts is None:
+        extra = " (did you forget `return`?)" if _unwrap(value) is None else ""
+        _fail(f"{name} should return {n} values{f' ({what})' if what else ''}; it returned "
+              f"{_brief(value)}{extra}")
+    return parts
+
+
+def check_decreasing(name, values, *, tol=1e-12, hint=None):
+    """Check that the numbers in ``values`` (see :func:`as_numbers`) never go up by more than ``tol``."""
+    numbers = as_numbers(name, values)
+    for k in range(1, len(numbers)):
+        if not numbers[k] <= numbers[k - 1] + tol:
+            msg = (f"{name} go up at entry {k}: from {_fmt(numbers[k - 1])} to {_fmt(numbers[k])}")
+            if hint:
+                msg += f"\n  {hint}"
+            _fail(msg)
+
+
 def _args_tuple(args):
     return tuple(args) if isinstance(args, tuple) else (args,)
+
+
+def _entries(result, n, *, scalar=True):
+    """The ``n`` values in a result that should hold one value per input, or None.
+
+    Any reasonable container works: a tuple, a list or a NumPy array with ``n``
+    rows (``np.array([dx, dy])``). For ``n == 1`` the value itself is the entry,
+    and a 1-tuple, a 1-list or (when the input is a number, ``scalar``) an array
+    of shape ``(1,)`` is unpacked.
+    """
+    value = _unwrap(result)
+    if n == 1:
+        if isinstance(value, (tuple, list)) and len(value) == 1:
+            return [value[0]]
+        if scalar and isinstance(value, np.ndarray) and value.shape == (1,):
+            return [value[0]]
+        return [result]
+    if isinstance(value, (tuple, list)):
+        return list(value) if len(value) == n else None
+    if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == n:
+        return list(value)
+    return None
 
 
 def check_function(fn, cases, *, name=None, rtol=1e-7, atol=1e-12, candidates=None, hint=None):
@@ -499,13 +649,14 @@ def check_derivative(df, f, *, at, name=None, rtol=1e-6, atol=1e-8):
         _fail(msg)
 
 
-def check_gradient(grad_fn, f, *, at, name=None, rtol=1e-6, atol=1e-8):
+def check_gradient(grad_fn, f, *, at, name=None, rtol=1e-6, atol=1e-8, hint=None):
     """Check a student's gradient function against the numerical gradient of scalar ``f``.
 
     ``at`` is a list of argument tuples (a non-tuple is a single argument).
-    ``grad_fn(*args)`` must return one entry per argument of ``f`` (a tuple or
-    list; for a one-argument ``f`` the entry itself), each a number or an array
-    shaped like that argument.
+    ``grad_fn(*args)`` must return one entry per argument of ``f`` (a tuple, a
+    list or a NumPy array; for a one-argument ``f`` the entry itself), each a
+    number or an array shaped like that argument. ``hint`` is added to a wrong
+    derivative's message.
     """
     label = _fn_name(grad_fn, name)
     fname = _fn_name(f)
@@ -515,17 +666,43 @@ def check_gradient(grad_fn, f, *, at, name=None, rtol=1e-6, atol=1e-8):
         shown = _args_text(names, args)
         got = call(grad_fn, *args, name=label)
         expected = _numerical_grad(f, args)
-        if len(args) == 1:
-            parts = list(got) if isinstance(got, (tuple, list)) and len(got) == 1 else [got]
-        else:
-            if not isinstance(got, (tuple, list)) or len(got) != len(args):
-                _fail(f"{label} should return {len(args)} values (one per input {', '.join(names)}) "
-                      f"at {shown}; it returned {_fmt(got)}")
-            parts = list(got)
+        parts = _entries(got, len(args), scalar=np.ndim(_unwrap(args[0])) == 0)
+        if parts is None:
+            _fail(f"{label} should return {len(args)} values (one per input {', '.join(names)}: a tuple, "
+                  f"a list or an array) at {shown}; it returned {_fmt(got)}")
         for n, g, e in zip(names, parts, expected):
             problem = _mismatch(g, e, rtol, atol, " (numerical)")
             if problem is not None:
-                _fail(f"{label} is wrong at {shown}, in the derivative with respect to {n}:\n  {problem}")
+                if _unwrap(g) is None:
+                    problem += _GRAD_NONE
+                _fail(f"{label} is wrong at {shown}, in the derivative with respect to {n}:\n  {problem}"
+                      + (f"\n  {hint}" if hint else ""))
+
+
+def check_differentiable(fn, *, at, name=None, culprit=None, rtol=1e-6, atol=1e-8):
+    """Check that adteach differentiates ``fn`` correctly with respect to its first argument.
+
+    ``ad.grad(fn)`` at each point of ``at`` (a number or array, or a tuple of
+    arguments) is compared with the numerical derivative of ``fn`` itself, so
+    this fails exactly when adteach lost part of the derivative: something in
+    ``fn`` (or in ``culprit``, the student function it calls) turned an adteach
+    value into a plain number, as ``math.sin(x)`` or ``float(x)`` do.
+    """
+    from .transforms import grad
+
+    label = _fn_name(fn, name)
+    where = culprit or label
+    for args in at:
+        args = _args_tuple(args)
+        shown = _args_text(_param_names(fn, len(args)), args)
+        got = call(grad(fn), *args, name=f"ad.grad({label})")
+        expected = _numerical_grad(lambda first: fn(first, *args[1:]), args[:1])[0]
+        problem = _mismatch(got, expected, rtol, atol, f" (the numerical derivative of {label})")
+        if problem is not None:
+            _fail(f"ad.grad({label}) is wrong at {shown}:\n  {problem}\n"
+                  f"  adteach lost part of the derivative: something in {where} turns an adteach value into a "
+                  "plain number (a function from Python's math module such as math.sin or math.exp, float(...), "
+                  ".value, np.asarray(...)). Use ad.sin, ad.exp, ... (or np.sin, np.exp) on adteach values.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -738,9 +915,9 @@ def check_backward(backward, op, *, at, g=(0.7, -1.3), name=None, rtol=1e-6, ato
 
     ``backward(g, *inputs)`` receives the output's adjoint ``g`` and the
     operation's inputs, and returns each input's adjoint ``g * d op / d input``:
-    a tuple with one value per input (for a one-input operation, the value
-    itself or a 1-tuple). ``op`` is the forward operation: a name (``"mul"``,
-    ``"div"``, ``"sin"``, ``"exp"``, ``"log"``, ... see ``_OPS``) or a function of
+    one value per input, in a tuple, a list or a NumPy array (for a one-input
+    operation, the value itself or a 1-tuple). ``op`` is the forward operation:
+    a name (``"mul"``, ``"div"``, ``"sin"``, ``"exp"``, ``"log"``, ... see ``_OPS``) or a function of
     plain numbers. ``at`` lists the input points (numbers for one input, tuples
     for several); each is tried with every ``g`` in ``g``.
     """
@@ -753,8 +930,8 @@ def check_backward(backward, op, *, at, g=(0.7, -1.3), name=None, rtol=1e-6, ato
 
     def run(gv, xs):
         res = call(backward, gv, *xs, name=label)
-        parts = list(res) if isinstance(res, (tuple, list)) else [res]
-        if len(parts) != arity:
+        parts = _entries(res, arity)
+        if parts is None:
             want = "one value (the adjoint of its input)" if arity == 1 else \
                 f"{arity} values (one adjoint per input: {', '.join(in_names)})"
             extra = " (did you forget `return`?)" if res is None else ""

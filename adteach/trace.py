@@ -1,6 +1,6 @@
 """The evaluation trace: the Wengert list as a table, numbered as in Griewank & Walther.
 
-For f(x1, x2) the inputs are v-1 = x1 and v0 = x2 (with n inputs: v(1-n) ... v0),
+For f(x1, x2) the inputs are v₋₁ = x1 and v₀ = x2 (with n inputs: v₁₋ₙ ... v₀),
 then every elementary operation gets the next number v1, v2, ... in the order it
 ran. Each row shows the operation, its primal value, its tangent (forward mode,
 for the seed direction) and its adjoint (reverse mode, for the output seed 1):
@@ -10,6 +10,11 @@ for the seed direction) and its adjoint (reverse mode, for the output seed 1):
 A ``Trace`` also knows the *steps* of both sweeps, so drawings and widgets can show
 the state after k steps (``forward_state(k)``, ``reverse_state(k)``), and the local
 partial derivative on every edge. The graph drawings and the explorer are built on it.
+Both sweeps have one step per operation: at step 0 only the seeds are known (the
+inputs' tangents, the output's adjoint), step k computes the k-th operation.
+
+Names are kept in ASCII as keys (``t["v-1"]``, ``Edge.label == "cos(v0)"``); the text,
+HTML and LaTeX forms are written with ``adteach.notation`` (v₋₁, v̄₆, v̇₆, ``v_{-1}``).
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from . import notation
 from . import primitives as P
 from .forward import Dual
 from .primitives import ADError
@@ -55,20 +61,8 @@ class Edge:
     partial: Any     # its value (None for structural operations such as sum or matmul)
 
 
-def _num(v, digits=7):
-    """A short, deterministic text for a number or an array."""
-    v = P._value(v)
-    if v is None:
-        return ""
-    if np.ndim(v) == 0:
-        x = float(v)
-        return "0" if x == 0 else f"{x:.{digits}g}"
-    arr = np.asarray(v, dtype=float)
-    return np.array2string(arr, precision=4, threshold=6, separator=", ", suppress_small=True).replace("\n", "")
-
-
-def _latex_name(name):
-    return f"v_{{{name[1:]}}}"
+_num = notation.number
+_latex_name = notation.latex_name
 
 
 class Trace:
@@ -93,7 +87,8 @@ class Trace:
         self.labels = {v: labels.get(v) or v.name or self.names[v] for v in ordered_inputs}
         self.title = title
         taken = set(self.labels.values())
-        self.output_label = next(n for n in ("y", "out", "f", "output") if n not in taken)
+        # the output's name: one letter if one is free, so its adjoint reads ȳ (or z̄ ...), never an input's
+        self.output_label = next(n for n in ("y", "z", "f", "u", "out", "output") if n not in taken)
 
         # the forward sweep: tangents, using the same partials as Dual numbers
         tangent_seed = list(tangent_seed) if tangent_seed is not None else [1.0]
@@ -123,7 +118,7 @@ class Trace:
     def expr(self, node, latex=False):
         """The operation of a node written with the names of its inputs."""
         if node.prim is None:
-            return self.labels[node]
+            return notation.latex_label(self.labels[node]) if latex else self.labels[node]
         refs = [(_latex_name(self.names[p]) if latex else self.names[p]) if type(p) is Var else _num(p)
                 for p in node.parents]
         template = node.prim.latex if latex else node.prim.fmt
@@ -142,7 +137,7 @@ class Trace:
                 continue
             prim = node.prim
             refs = [self._ref(q) for q in node.parents]
-            label = prim.labels[i].format(*refs) if i < len(prim.labels) else "1"
+            label = notation.edge_label(prim.name, i, prim.labels[i], refs) if i < len(prim.labels) else "1"
             if prim.vjp is not None:
                 partial = None
             elif prim.partials[i] is P.ONE:
@@ -190,8 +185,12 @@ class Trace:
         return [self.names[n] for n in reversed(self.nodes) if n.prim is not None]
 
     def forward_state(self, k):
-        """Tangents known after k steps of the forward sweep: {name: tangent or None}."""
-        known = set(self.nodes[:max(k, 0)])
+        """Tangents known after k steps of the forward sweep: {name: tangent or None}.
+
+        Step 0 knows the inputs' tangents (the seed); step k computes the k-th operation,
+        as the reverse sweep's step k processes the k-th operation from the output.
+        """
+        known = set(self.inputs) | set(self.nodes[len(self.inputs):len(self.inputs) + max(k, 0)])
         return {self.names[n]: (self.tangents[n] if n in known else None) for n in self.nodes}
 
     def reverse_state(self, k):
@@ -232,6 +231,7 @@ class Trace:
 
     @property
     def n_steps(self):
+        """Steps of either sweep: one per operation (the same count forward and reverse)."""
         return len(self.reverse_order)
 
     # --- text, HTML, LaTeX -------------------------------------------------------------
@@ -244,14 +244,15 @@ class Trace:
 
     def _cells(self, row):
         name = f"{row.name} = {row.label}" if row.label else row.name
-        return [name, row.expr, _num(row.primal), _num(row.tangent), _num(row.adjoint)]
+        return [notation.pretty(name), notation.pretty(row.expr), _num(row.primal), _num(row.tangent), _num(row.adjoint)]
 
-    HEADER = ("v", "operation", "primal", "tangent", "adjoint")
+    HEADER = ("v", "operation", "primal v", "tangent v\u0307", "adjoint v\u0304")
 
     def _caption(self):
-        seeds = ", ".join(f"{self.labels[v]}' = {_num(t)}" for v, t in zip(self.inputs, self.tangent_seed))
+        seeds = ", ".join(f"{notation.dot(self.names[v])} = {_num(t)}" for v, t in zip(self.inputs, self.tangent_seed))
         title = self.title or "Evaluation trace"
-        return f"{title}  (tangent seed: {seeds}; adjoint seed: ȳ = {_num(self.adjoint_seed)})"
+        out = notation.bar(self.names[self.output])
+        return f"{title}  (tangent seed: {seeds}; adjoint seed: {out} = {_num(self.adjoint_seed)})"
 
     def to_text(self):
         head, skipped, tail = self._display_rows()
@@ -259,10 +260,10 @@ class Trace:
         if skipped:
             table.append([f"... {skipped} rows ...", "", "", "", ""])
         table += [self._cells(r) for r in tail]
-        widths = [max(len(r[c]) for r in table) for c in range(5)]
+        widths = [max(notation.width(r[c]) for r in table) for c in range(5)]
         lines = [self._caption()]
         for r in table:
-            lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+            lines.append("  ".join(notation.ljust(cell, w) for cell, w in zip(r, widths)).rstrip())
         return "\n".join(lines)
 
     __str__ = to_text
@@ -289,9 +290,10 @@ class Trace:
 
     def to_latex(self):
         """The trace as a LaTeX ``tabular`` (for slides and papers)."""
-        lines = [r"\begin{tabular}{llrrr}", r"$v_i$ & operation & primal & tangent & adjoint \\ \hline"]
+        lines = [r"\begin{tabular}{llrrr}",
+                 r"$v_i$ & operation & primal $v_i$ & tangent $\dot{v}_i$ & adjoint $\bar{v}_i$ \\ \hline"]
         for r in self.rows:
-            name = _latex_name(r.name) + (f" = {r.label}" if r.label else "")
+            name = _latex_name(r.name) + (f" = {notation.latex_label(r.label)}" if r.label else "")
             lines.append(f"${name}$ & ${r.latex}$ & {_num(r.primal)} & {_num(r.tangent)} & {_num(r.adjoint)} \\\\")
         lines.append(r"\end{tabular}")
         return "\n".join(lines)
@@ -299,16 +301,17 @@ class Trace:
     def reverse_text(self):
         """The adjoint trace, statement by statement, as in Griewank & Walther:
 
-        ``v̄4 += v̄6 * v5`` ... (the local partial is written symbolically).
+        ``v̄₄ += v̄₆ * v₅`` ... (the local partial is written symbolically).
         """
-        lines = [f"{self.names[self.output]}̄ = {_num(self.adjoint_seed)}"]
+        bar = notation.bar
+        lines = [f"{bar(self.names[self.output])} = {_num(self.adjoint_seed)}"]
         by_child = {}
         for e in self.edges:
             by_child.setdefault(e.child, []).append(e)
         for name in self.reverse_order:
             for e in by_child.get(name, []):
                 factor = "" if e.label == "1" else f" * {e.label}" if not e.label.startswith("-") else f" * ({e.label})"
-                lines.append(f"{e.parent}̄ += {name}̄{factor}")
+                lines.append(f"{bar(e.parent)} += {bar(name)}{notation.pretty(factor)}")
         return "\n".join(lines)
 
 

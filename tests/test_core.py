@@ -201,8 +201,10 @@ def test_trace_reprs_are_readable_and_deterministic():
     t = ad.trace(f, 2.0, 5.0)
     text, html, latex = repr(t), t._repr_html_(), t.to_latex()
     assert "0x" not in text + html + latex
-    assert "v-1 = x1" in text and "v5 = y" in text and "<table" in html and "\\begin{tabular}" in latex
-    assert "v4̄ += v5̄ * (-1)" in t.reverse_text()
+    assert "v₋₁ = x1" in text and "v₅ = y" in text and "<table" in html and "\\begin{tabular}" in latex
+    # slide notation: subscripts (v-1 would read "v minus 1"), the bar on the v, x_{1} in LaTeX
+    assert "v̄₄ += v̄₅ * (-1)" in t.reverse_text() and "v-1" not in text + html and "v4̄" not in t.reverse_text()
+    assert "$v_{-1} = x_{1}$" in latex and "adjoint seed: v̄₅ = 1" in text and "v̇₋₁ = 1" in text
     code = ("import adteach as ad\n"
             "def f(x1, x2):\n    return ad.log(x1) + x1 * x2 - ad.sin(x2)\n"
             "print(repr(ad.trace(f, 2.0, 5.0))); print(ad.trace(f, 2.0, 5.0)._repr_html_())")
@@ -224,8 +226,11 @@ def test_trace_step_states():
     assert current == "v4" and adj["v0"] == pytest.approx(-np.cos(5.0))
     adj, _ = t.reverse_state(t.n_steps)
     assert all(adj[r.name] == pytest.approx(r.adjoint) for r in t.rows)
-    fw = t.forward_state(3)
+    # the forward sweep counts its steps as the reverse one: step 0 knows the seeds, step k the k-th operation
+    assert t.forward_state(0)["v-1"] == 1 and t.forward_state(0)["v1"] is None
+    fw = t.forward_state(1)
     assert fw["v1"] == 0.5 and fw["v2"] is None
+    assert all(v is not None for v in t.forward_state(t.n_steps).values())
 
 
 def test_check_grad_catches_a_wrong_derivative():
@@ -261,7 +266,7 @@ def test_second_derivatives_through_indexing_and_labels():
     H = ad.hessian(lambda p: p[0] ** 3 + p[0] * p[1])(np.array([2.0, 1.0]))
     assert np.allclose(H, [[12.0, 1.0], [1.0, 0.0]])
     t = ad.trace(lambda x, y: x * y, 2.0, 3.0)
-    assert [r.label for r in t.rows] == ["x", "y", "out"]  # the output is not called y when an input is
+    assert [r.label for r in t.rows] == ["x", "y", "z"]  # the output is not called y when an input is (z̄, not ȳ)
     assert type(t.tangent_seed[0]) is float and repr(t.tangent_seed) == "[1.0, 0.0]"
 
 

@@ -67,12 +67,20 @@ BAYDIN = {  # REFERENCES.md section 2 (Baydin et al. 2018, Tables 2 and 3)
 
 
 # --- reading an SVG back ---------------------------------------------------------------------
-def nodes_of(svg):
-    """{node name: [its texts, in order]} from Graphviz's SVG."""
+_ASCII = str.maketrans("₋₀₁₂₃₄₅₆₇₈₉", "-0123456789")
+
+
+def plain(text):
+    """Slide notation back to the trace's keys: "v̄₋₁" -> "v̄-1", "v₁ = sin(v₋₁)" -> "v1 = sin(v-1)"."""
+    return text.translate(_ASCII)
+
+
+def nodes_of(svg, raw=False):
+    """{node name: [its texts, in order]} from Graphviz's SVG (subscripts read back as digits)."""
     out = {}
     for m in re.finditer(r'<g id="node\d+" class="node">\s*<title>(.*?)</title>(.*?)</g>', svg, re.S):
         texts = [html.unescape(t).strip() for t in re.findall(r"<text[^>]*>(.*?)</text>", m.group(2), re.S)]
-        out[html.unescape(m.group(1))] = [t for t in texts if t]
+        out[html.unescape(m.group(1))] = [t if raw else plain(t) for t in texts if t]
     return out
 
 
@@ -105,8 +113,12 @@ def test_griewank_walther_reverse_shows_every_value_and_adjoint(renderer):
         assert shown(texts, name) == num(adjoint), name
     assert nodes["v-1"][0] == "v-1 = x1" and nodes["v0"][0] == "v0 = x2"
     assert nodes["v2"][0] == "v2 = sin(v1)" and nodes["v6"][0] == "y = v6 = v5 * v4"
+    # on a slide: v₋₁ (not "v minus 1"), the adjoint's bar on the v (v̄₋₁, not v-1̄)
+    raw = nodes_of(svg, raw=True)
+    assert raw["v-1"][0] == "v₋₁ = x1" and raw["v2"][0] == "v₂ = sin(v₁)" and f"v{BAR}₋₁" in raw["v-1"]
+    assert "v-1" not in "".join(t for texts in raw.values() for t in texts)
     # the edge v1 -> v2 = sin(v1) carries the local partial cos(v1) = cos(3)
-    assert "cos(v1) =" in svg and num(math.cos(3.0)) in svg.replace("&#45;", "-")
+    assert "cos(v₁)" in svg and num(math.cos(3.0)) in svg.replace("&#45;", "-")
 
 
 @pytest.mark.parametrize("renderer", RENDERERS)
@@ -136,7 +148,7 @@ def test_diamond_makes_the_sum_of_paths_visible():
     assert h[h.index(f"v{BAR}3") + 1:] == ["12.0000", "+", "12.0000", "=", "24.0000"]
     expected = {"v-2": 96, "v-1": 288, "v0": 288, "v1": 48, "v2": 144, "v3": 24, "v4": 1}
     assert {n: shown(nodes[n], n) for n in expected} == {n: num(v) for n, v in expected.items()}
-    assert nodes["v4"][0] == "out = v4 = v3 * v3"  # an input is called y, so the output is not
+    assert nodes["v4"][0] == "f = v4 = v3 * v3"  # the inputs are called x, y, z, so the output is f
 
 
 # --- step-through -----------------------------------------------------------------------------
@@ -175,14 +187,17 @@ def test_baydin_reverse_sweep_step_by_step():
 
 
 def test_baydin_forward_sweep_step_by_step():
+    """The forward sweep counts its steps as the reverse one: one per operation, the seeds known at step 0."""
     g = ad.draw(baydin, 2.0, 5.0, mode="forward")
     names = list(BAYDIN)
-    assert g.n_steps == len(names)
+    assert g.n_steps == ad.draw(baydin, 2.0, 5.0).n_steps == 5
     for k in range(g.n_steps + 1):
-        nodes = nodes_of(g.at_step(k).svg())
+        svg = g.at_step(k).svg()
+        nodes = nodes_of(svg)
         for i, name in enumerate(names):
-            expected = num(BAYDIN[name][1]) if i < k else "?"
+            expected = num(BAYDIN[name][1]) if i < 2 + k else "?"  # v-1, v0: the seed
             assert shown(nodes[name], name, DOT) == expected, (k, name)
+        assert f"after step {k} of 5" in svg
 
 
 def test_step_must_be_in_range():
@@ -314,8 +329,8 @@ def test_digraph_is_a_graphviz_digraph_with_the_same_source(tmp_path):
     d = ad.draw(gw, 1.5, 0.5)
     assert isinstance(d.digraph, graphviz.Digraph) and d.digraph.source == d.source
     before = d.svg()
-    d.attr(rankdir="TB")  # passed on to the Digraph, as with torchviz's make_dot
-    assert d.source.endswith("\trankdir=TB\n}\n") and d.svg() != before
+    d.attr(rankdir="LR")  # passed on to the Digraph, as with torchviz's make_dot (the default is TB)
+    assert d.source.endswith("\trankdir=LR\n}\n") and d.svg() != before
     assert d.render(str(tmp_path / "g")).endswith("g.svg") and (tmp_path / "g.svg").read_text().startswith("<?xml")
     assert d.save(tmp_path / "g.dot") and (tmp_path / "g.dot").read_text() == d.source
     assert d.pipe().startswith(b"<?xml")
@@ -409,3 +424,43 @@ def test_trace_keeps_repeated_arguments_apart():
     t = ad.trace(lambda a, b: a * b, x, x)
     assert len(t.inputs) == 2 and t.gradient == (3.0, 3.0)
     assert len(ad.trace(lambda a, b: a * b, 3.0, 3.0).inputs) == 2
+
+
+# --- readable on a projector -------------------------------------------------------------------
+def _px(svg):
+    """(width of the picture, smallest text) in CSS px, as a browser shows the SVG at its own size."""
+    width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1)) * 4 / 3
+    sizes = [float(x) * 4 / 3 for x in re.findall(r'font-size="([\d.]+)"', svg)]
+    return width, min(sizes)
+
+
+def gw_expression(x1, x2):
+    """The same function as one Python expression: x1 / x2 three times, exp(x2) twice (12 nodes)."""
+    return (ad.sin(x1 / x2) + x1 / x2 - ad.exp(x2)) * (x1 / x2 - ad.exp(x2))
+
+
+def test_drawings_are_narrow_top_to_bottom_with_text_of_12px_or_more():
+    """Left to right these were 1,200-2,100 px wide; top to bottom they fit a notebook column at 1024x768."""
+    cases = [(gw, (1.5, 0.5), 592), (baydin, (2.0, 5.0), 592), (diamond, (3.0, 2.0, 1.0), 592),
+             (gw_expression, (1.5, 0.5), 842)]  # 592: the column beside JupyterLab's file browser; 842 without
+    for f, args, limit in cases:
+        for kw in ({}, {"mode": "forward"}, {"step": 2}):
+            d = ad.draw(f, *args, **kw)
+            width, smallest = _px(d.svg())
+            assert 'rankdir="TB"' in d.source
+            assert width <= limit and smallest >= 12, (f.__name__, kw, width, smallest)
+    # the output (where the reverse sweep starts) is the lowest node: the arrows point down, inputs to output
+    svg = ad.draw(gw, 1.5, 0.5).svg()
+    ys = {name: max(float(y) for y in re.findall(r'<text[^>]* y="([-\d.]+)"', body))
+          for name, body in re.findall(r'<title>(v-?\d+)</title>(.*?)</g>', svg, re.S)}
+    assert max(ys, key=ys.get) == "v6" and min(ys, key=ys.get) in ("v-1", "v0")
+
+
+def test_zoom_scales_the_text_and_is_checked():
+    small, big = ad.draw(gw, 1.5, 0.5), ad.draw(gw, 1.5, 0.5, zoom=1.5)
+    (w1, s1), (w2, s2) = _px(small.svg()), _px(big.svg())
+    assert s2 == pytest.approx(1.5 * s1) and 1.3 * w1 < w2 < 1.7 * w1
+    assert big.at_step(2).zoom == 1.5 and _px(big.at_step(2).svg())[1] == pytest.approx(s2)
+    for bad in (0, -1, 5, "big", float("nan"), True):
+        with pytest.raises(ad.ADError, match="draw: zoom must be a number above 0"):
+            ad.draw(gw, 1.5, 0.5, zoom=bad)

@@ -3,6 +3,7 @@ solutions score full marks, the released stubs score zero, and nbgrader accepts 
 sources unchanged (in an environment of its own)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import venv
@@ -48,6 +49,20 @@ def test_released_notebook_is_current_and_leaks_nothing(name):
     leaked = [line for line in hidden + solutions
               if len(line) > 12 and line not in public and any(line in c for c in code)]
     assert not leaked, leaked[:3]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_time_limits_are_cpu_time_generous_and_stated(name):
+    """Each source states its per-cell limit in CPU seconds (metadata adteach.cpu_seconds_per_cell), the
+    student text says the same number, and every CPU-time target in the text leaves a 3x margin."""
+    source = read_notebook(ROOT / "exercises" / "source" / f"{name}.ipynb")
+    limit = source["metadata"]["adteach"]["cpu_seconds_per_cell"]
+    text = "\n".join("".join(c["source"]) for c in source["cells"] if c["cell_type"] == "markdown")
+    assert f"each cell may use up to {limit} seconds of CPU time" in text
+    targets = [int(n) for n in re.findall(r"(\d+)\W*seconds\W* of CPU time", text)]
+    assert all(t == limit or 3 * t <= limit for t in targets), (limit, targets)
+    released = read_notebook(ROOT / "exercises" / f"{name}.ipynb")
+    assert released["metadata"]["adteach"] == source["metadata"]["adteach"]
 
 
 def test_solutions_score_full_marks_and_stubs_score_zero(tmp_path):

@@ -25,6 +25,7 @@ import adteach as ad
 widgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 from adteach.drawing import cache, draw, fixed  # noqa: E402  (the function, whatever ad.draw is bound to)
+from adteach.notation import bar, pretty  # noqa: E402
 
 def gw(x1, x2):
     """Griewank & Walther's example, the one of the lectures."""
@@ -191,7 +192,9 @@ def test_step_control_plays_the_reverse_sweep(ex):
         assert ex.svg == _body(expected), k
     assert frames[-1] == full and len(set(frames)) == n + 1  # every step looks different
     ex.step = 3
-    assert f"step 3/{n}" in ex.step_caption.value and ex.trace.reverse_state(3)[1] in ex.step_caption.value
+    current = ex.trace.reverse_state(3)[1]
+    assert f"step 3/{n}" in ex.step_caption.value and pretty(current) in ex.step_caption.value
+    assert bar(current) in ex.step_caption.value  # "v₈ sends its adjoint v̄₈ to its inputs"
     # moving a slider keeps the step; the Play widget drives the step slider in the front end
     ex.sliders["x1"].value = 2.0
     assert ex.step == 3 and ex.svg == _body(draw(gw, 2.0, 0.5, step=3).svg())
@@ -207,7 +210,7 @@ def test_step_control_in_forward_mode(ex):
     ex.set(x1=1.5, x2=0.5)
     ex.mode = "forward"
     n = draw(gw, 1.5, 0.5, mode="forward").n_steps
-    assert ex.n_steps == n == len(ex.trace.nodes) and ex.step == n
+    assert ex.n_steps == n == ex.trace.n_steps == len(ex.trace.nodes) - 2 and ex.step == n  # one per operation
     for k in (0, 1, 5):
         ex.step = k
         assert ex.svg == _body(draw(gw, 1.5, 0.5, mode="forward", seed=(1.0, 0.0), step=k).svg())
@@ -477,3 +480,26 @@ def test_real_kernel_coalesces_a_burst_of_slider_messages():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_readable_on_a_projector_and_zoom():
+    """The graph is shown at its own size (never shrunk: its text stays 13 px or more and grows with
+    the browser's zoom), plot text is 12 px or more; ``zoom=`` scales graph, plot and table."""
+    from matplotlib.text import Text
+
+    sizes = {}
+    for zoom in (None, 1.5):
+        ex = ad.explore(gw, x1=(0.5, 2.5), x2=(0.1, 2.0), zoom=zoom)
+        assert "max-width:100%;height:auto" not in ex.graph_html.value and "<svg width=" in ex.graph_html.value
+        fonts = [float(x) * 4 / 3 for x in re.findall(r'font-size="([\d.]+)"', ex.svg)]
+        texts = [t for t in ex._panel.fig.findobj(Text) if t.get_visible() and t.get_text()]
+        plot_px = [t.get_fontsize() * ex._panel.fig.dpi / 72 for t in texts]
+        assert len(texts) > 8 and min(plot_px) >= 12 and min(fonts) >= 13, (min(plot_px), min(fonts))
+        png_width = int.from_bytes(ex.png[16:20], "big")
+        sizes[zoom] = (min(fonts), min(plot_px), png_width, ex.trace_html.value)
+        ex.close()
+    (f1, p1, w1, t1), (f2, p2, w2, t2) = sizes[None], sizes[1.5]
+    assert f2 == pytest.approx(1.5 * f1) and p2 == pytest.approx(1.5 * p1) and w2 == pytest.approx(1.5 * w1, rel=0.02)
+    assert "font-size:13px" in t1 and "font-size:19.5px" in t2
+    with pytest.raises(ad.ADError, match="explore: zoom must be a number above 0"):
+        ad.explore(gw, x1=(0.5, 2.5), x2=(0.1, 2.0), zoom=0)

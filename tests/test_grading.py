@@ -450,10 +450,10 @@ def test_python_dash_m_help():
     assert proc.returncode == 0 and "release" in proc.stdout and "grade" in proc.stdout
 
 
-# -- running submissions as an unprivileged user ----------------------------------------------
+# -- the sandbox ------------------------------------------------------------------------------
 
 def _add_exercise():
-    """A numpy-free one-test source notebook (so any system Python can run it)."""
+    """A one-test source notebook."""
     def cell(cid, src, **nbg):
         meta = {"nbgrader": {"grade": False, "locked": False, "schema_version": 3, "solution": False,
                              "task": False, "grade_id": cid, **nbg}}
@@ -467,22 +467,8 @@ def _add_exercise():
         "nbformat": 4, "nbformat_minor": 5}
 
 
-def _runs_as_nobody(python):
-    try:
-        return subprocess.run([python, "-c", "pass"], user="nobody", capture_output=True,
-                              timeout=30).returncode == 0
-    except (OSError, KeyError, subprocess.SubprocessError):
-        return False
-
-
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="run_as needs root")
-def test_run_as_keeps_the_source_out_of_reach(tmp_path):
-    python = next((p for p in (sys.executable, "/usr/bin/python3") if _runs_as_nobody(p)), None)
-    if python is None:
-        pytest.skip("no Python that the user 'nobody' may run")
-    private = tmp_path / "private"
-    private.mkdir(mode=0o700)
-    source = private / "add.ipynb"
+def _source_reader(tmp_path):
+    source = tmp_path / "add.ipynb"
     source.write_text(json.dumps(_add_exercise()))
     cheat = ("import json\n"
              f"src = json.load(open({str(source)!r}))\n"
@@ -493,12 +479,33 @@ def test_run_as_keeps_the_source_out_of_reach(tmp_path):
     released["cells"].insert(1, _code_cell(cheat, "cheat"))
     sub = tmp_path / "sub.ipynb"
     sub.write_text(json.dumps(released))
-    # Same user as the grader: the code reads the solutions from the source notebook.
-    assert grade_submission(source, sub, timeout=TIMEOUT, python=python)["score"] == 1
-    # As 'nobody': it can't, and the test fails as it should.
-    res = grade_submission(source, sub, timeout=TIMEOUT, python=python, run_as="nobody")
+    return source, sub
+
+
+def test_sandbox_keeps_the_source_out_of_reach(tmp_path):
+    source, sub = _source_reader(tmp_path)
+    # Without the sandbox, the code reads the solutions from the source notebook ...
+    assert grade_submission(source, sub, timeout=TIMEOUT, sandboxed=False)["score"] == 1
+    # ... in it, the file does not exist and the test fails as it should.
+    res = grade_submission(source, sub, timeout=TIMEOUT)
     assert res["status"] == "graded" and res["score"] == 0, res
-    assert any("PermissionError" in e["message"] for e in res["cell_errors"]), res
+    assert any("FileNotFoundError" in e["message"] for e in res["cell_errors"]), res
+
+
+def test_grade_refuses_without_bwrap_unless_no_sandbox(tmp_path):
+    source, sub = _source_reader(tmp_path)
+    env = {**os.environ, "PATH": str(tmp_path / "empty-bin")}  # no bwrap on PATH
+    run = lambda *a: subprocess.run([sys.executable, "-m", "adteach", "grade", str(source), str(sub),  # noqa: E731
+                                     "--report", str(tmp_path / "r"), "-q", *a],
+                                    capture_output=True, text=True, env=env, timeout=120)
+    refused = run()
+    assert refused.returncode == 2
+    assert "bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
+    assert not (tmp_path / "r" / "grades.json").exists()
+    unboxed = run("--no-sandbox")
+    assert unboxed.returncode == 0, unboxed.stderr
+    assert "student code runs with the grader's rights" in unboxed.stderr
+    assert json.loads((tmp_path / "r" / "grades.json").read_text())["settings"]["sandbox"] is False
 
 
 def test_scan_ignores_local_variables_but_not_globals():

@@ -25,6 +25,13 @@ import adteach  # noqa: E402
 from adteach import ipython as ext  # noqa: E402
 from adteach.tape import Var  # noqa: E402
 
+_ASCII = str.maketrans("₋₀₁₂₃₄₅₆₇₈₉", "-0123456789")
+
+
+def plain(text):
+    """The trace's slide notation (v₋₁, v₆) read back as its keys (v-1, v6), for the regexes below."""
+    return text.translate(_ASCII)
+
 # Griewank & Walther's example, written as their evaluation trace (see /work/shared/REFERENCES.md)
 GW_STATEMENTS = """\
 v1 = x1 / x2
@@ -87,8 +94,8 @@ def test_trace_statement_form_reproduces_griewank_walther(ip):
     assert r.gradient == GW_GRAD
     table = r.trace.to_text()
     assert [row.name for row in r.trace.rows] == ["v-1", "v0", "v1", "v2", "v3", "v4", "v5", "v6"]
-    assert re.search(r"v6 = y\s+v5 \* v4\s+2\.016647\s+3\.011843\s+1", table)
-    assert re.search(r"v0 = x2\s+x2\s+0\.5\s+0\s+-13\.72396", table)
+    assert re.search(r"v₆ = y\s+v₅ \* v₄\s+2\.016647\s+3\.011843\s+1", table)
+    assert re.search(r"v0 = x2\s+x2\s+0\.5\s+0\s+-13\.72396", plain(table))
     out = texts(cap)
     assert "Evaluation trace of the cell at x1=1.5, x2=0.5" in out
     assert "y = 2.016646669428201" in str(result.result)
@@ -105,7 +112,7 @@ def test_trace_single_expression_and_forward_mode(ip):
     assert r.value == pytest.approx(GW_Y, rel=1e-15)
     assert r.tangent == pytest.approx(GW_GRAD[1], rel=1e-14)
     text = repr(r)
-    assert "forward mode, one sweep with x1' = 0, x2' = 1" in text
+    assert "forward mode, one sweep with ẋ₁ = 0, ẋ₂ = 1" in text
     assert "ẏ = -13.72396150931407" in text
     assert "0x" not in text
 
@@ -272,7 +279,7 @@ def test_var_display(ip):
     text = data["text/plain"]
     assert text.startswith(f"Var y = {y.value!r}  (made by mul)\ngradient (reverse mode): ∂y/∂x1 = ")
     assert f"∂y/∂x1 = {math.cos(3.0)!r}" in text
-    assert re.search(r"v3 = y\s+v2 \* v0\s+0\.07056\s", text)
+    assert re.search(r"v3 = y\s+v2 \* v0\s+0\.07056\s", plain(text))
     assert "0x" not in text and "object at" not in text
     assert "<table" in data["text/html"] and "∂y/∂x1" in data["text/html"]
     # leaves, with a gradient after backward()
@@ -429,9 +436,9 @@ def test_kernel_autoloads_from_ipython_config(kernel):
 
 def test_kernel_load_twice_is_harmless(kernel):
     assert "already loaded" in kernel.text("load_ext")
-    # autoloaded: two formatters, one Magics object (in the registry and in configurables), three
-    # magics (%trace, %%trace, %explore); loading twice more changes nothing
-    assert kernel.text("load_direct").strip() == "(True, True, 1, 1, 3) (True, True, 1, 1, 3)"
+    # autoloaded: two formatters, one Magics object (in the registry and in configurables), four
+    # magics (%trace, %%trace, %explore, %adteach); loading twice more changes nothing
+    assert kernel.text("load_direct").strip() == "(True, True, 1, 1, 4) (True, True, 1, 1, 4)"
 
 
 def test_kernel_trace_griewank_walther(kernel):
@@ -446,7 +453,8 @@ def test_kernel_trace_griewank_walther(kernel):
                 r"v4\s+v1 - v3\s+1\.351279\s+2\s+2\.843677",
                 r"v5\s+v2 \+ v4\s+1\.492399\s+0\.02001501\s+1\.351279",
                 r"v6 = y\s+v5 \* v4\s+2\.016647\s+3\.011843\s+1"):
-        assert re.search(row, table), (row, table)
+        assert re.search(row, plain(table)), (row, table)
+    assert "v₋₁ = x1" in table and "v-1" not in table  # on a slide: v₋₁, not "v minus 1"
     assert "<table" in displays[0].data["text/html"]
     result = kernel.outputs("gw", "execute_result")[0].data["text/plain"]
     assert "y = 2.016646669428201\n" in result
@@ -465,7 +473,7 @@ def test_kernel_trace_draws_the_graph(kernel):
 def test_kernel_trace_forward_mode(kernel):
     assert not [o for o in kernel.outputs("forward", "display_data") if "image/svg+xml" in o.data]  # --no-graph
     result = kernel.outputs("forward", "execute_result")[0].data["text/plain"]
-    assert "tangent (forward mode, one sweep with x1' = 1, x2' = 0):" in result
+    assert "tangent (forward mode, one sweep with ẋ₁ = 1, ẋ₂ = 0):" in result
     tangent = float(re.search(r"ẏ = (\S+)", result).group(1))
     assert tangent == pytest.approx(GW_GRAD[0], rel=1e-14)
 
@@ -514,7 +522,7 @@ def test_kernel_unload_removes_magics_and_formatters(kernel):
     assert kernel.text("unload").strip() == "after unload: False False False (False, False, 0, 0, 0)"
     assert kernel.outputs("unloaded_var", "execute_result")[0].data["text/plain"].startswith("Var(")
     assert "Cell magic `%%trace` not found" in kernel.text("unloaded_magic")
-    assert kernel.text("reload").strip() == "(True, True, 1, 1, 3)"  # loading again adds it all back, once
+    assert kernel.text("reload").strip() == "(True, True, 1, 1, 4)"  # loading again adds it all back, once
     assert "∂y/∂x = 4.0" in kernel.outputs("reloaded", "execute_result")[0].data["text/plain"]
 
 
@@ -562,3 +570,27 @@ def test_an_existing_trace_magic_is_put_back_on_unload(shell):
         assert shell.find_cell_magic("trace") is None
     finally:
         shell.magics_manager.magics["line"].pop("trace", None)
+
+
+def test_presentation_switch(ip):
+    """%adteach present makes later drawings and explorers larger; %adteach normal undoes it."""
+    import adteach as ad
+    from adteach import notation
+    try:
+        with capture_output() as cap:
+            ip.run_line_magic("adteach", "present")
+        assert "zoom 1.25" in cap.stdout and "node text 18.3 px" in cap.stdout
+        big = ad.draw(lambda x: ad.sin(x) * x, 1.0)
+        assert big.zoom == 1.25 and 'fontsize="13.75"' in big.source and 'POINT-SIZE="12.5"' in big.source
+        assert ad.draw(lambda x: ad.sin(x) * x, 1.0, zoom=1).zoom == 1.0  # an explicit zoom wins
+        ip.run_line_magic("adteach", "present 1.5")
+        assert notation.zoom() == 1.5
+        for bad in ("present 0", "present 9", "present big", "loud"):
+            with pytest.raises(UsageError, match="%adteach"):
+                ip.run_line_magic("adteach", bad)
+        with capture_output() as cap:
+            ip.run_line_magic("adteach", "normal")
+        assert "normal size" in cap.stdout and notation.zoom() == 1.0
+        assert 'fontsize="11"' in ad.draw(lambda x: ad.sin(x) * x, 1.0).source
+    finally:
+        notation.set_presentation(False)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import adteach as ad
-from adteach.testing import (CheckFailed, NotImplementedYet, call, check_backward, check_below, check_derivative,
-                             check_forward_rule, check_function, check_gradient, check_topological_order,
-                             check_value)
+from adteach.testing import (CheckFailed, NotImplementedYet, as_numbers, call, check_backward, check_below,
+                             check_decreasing, check_derivative, check_differentiable, check_forward_rule,
+                             check_function, check_gradient, check_topological_order, check_value, unpack)
 
 
 def message(fn, *args, **kwargs) -> str:
@@ -271,7 +271,7 @@ def test_check_gradient_array_and_count():
         "grad_W is wrong at W=[[0, 1, 2], [3, 4, 5]], in the derivative with respect to W:\n"
         "  entry [0, 1]: expected 3 (numerical), got 2 (5 of 6 entries differ)")
     assert message(check_gradient, lambda x, y: -444.0, loss, at=[(2.0, 3.0)], name="grad") == \
-        "grad should return 2 values (one per input x, y) at x=2, y=3; it returned -444"
+        "grad should return 2 values (one per input x, y: a tuple, a list or an array) at x=2, y=3; it returned -444"
 
 
 # --- check_backward ------------------------------------------------------------------------------
@@ -404,6 +404,127 @@ def test_check_topological_order():
 def test_messages_are_deterministic():
     runs = {message(check_backward, mul_backward_swapped, "mul", at=[(1.5, -2.0)]) for _ in range(3)}
     assert len(runs) == 1
+
+
+# --- any reasonable form of a correct answer ---------------------------------------------------
+@pytest.mark.parametrize("container", [tuple, list, np.array], ids=["tuple", "list", "array"])
+def test_gradients_and_adjoints_in_any_container(container):
+    check_gradient(lambda x, y: container([-4 * y * (49 - 2 * x * y), -4 * x * (49 - 2 * x * y)]), loss,
+                   at=[(2.0, 3.0)])
+    check_backward(lambda g, x, y: container([g * y, g * x]), "mul", at=[(1.5, -2.0)])
+    check_backward(lambda g, x: container([g * math.cos(x)]), "sin", at=[0.5])  # a 1-entry container
+    check_backward(lambda g, x: np.float64(g) * math.cos(x), "sin", at=[0.5])  # math and NumPy floats
+
+
+def test_wrong_gradient_in_an_array_is_still_named():
+    assert message(check_gradient, lambda x, y: np.array([-592.0, -222.0]), loss, at=[(2.0, 3.0)], name="g") == (
+        "g is wrong at x=2, y=3, in the derivative with respect to x:\n  expected -444 (numerical), got -592")
+    assert message(check_backward, lambda g, x, y: np.array([g * x, g * y]), "mul", at=[(1.5, -2.0)],
+                   name="mul_backward").endswith("The results for x and y look swapped.")
+
+
+def test_check_gradient_hint():
+    assert message(check_gradient, lambda x, y: (-592.0, -222.0), loss, at=[(2.0, 3.0)], name="g",
+                   hint="sum the shares").endswith("expected -444 (numerical), got -592\n  sum the shares")
+
+
+def test_a_gradient_read_before_backward_gets_a_hint():
+    text = message(check_gradient, lambda x, y: (None, None), loss, at=[(2.0, 3.0)], name="grads")
+    assert text.endswith("Reading .grad? An adteach value's .grad is None until .backward() has run on a "
+                         "result computed from it.")
+    text = message(call, lambda w: w - 0.1 * ad.Var(w).grad, 1.0, name="step")
+    assert "(An adteach value's .grad is None until .backward() has run.)" in text
+
+
+def test_as_numbers_and_unpack():
+    assert as_numbers("losses", np.array([3.0, 2.0])) == [3.0, 2.0]
+    assert as_numbers("losses", (ad.Var(1.0), np.float64(0.5), 2)) == [1.0, 0.5, 2.0]
+    assert message(as_numbers, "the losses train returns", None) == \
+        "the losses train returns is None (did you forget `return`?)"
+    assert message(as_numbers, "losses", 0.5) == "losses should be a list of numbers, got float 0.5"
+    assert message(as_numbers, "losses", [1.0, [2.0, 3.0]]) == \
+        "losses should be a list of numbers; entry 1 is list [2, 3]"
+    assert message(as_numbers, "run", [1.0], length=31) == "run should have 31 entries; it has 1"
+    assert message(as_numbers, "losses", [], at_least=2) == "losses should have at least 2 entries; it has 0"
+    params, losses = unpack("fit_line(xs, ys)", (np.zeros(2), [1.0]), 2)
+    assert losses == [1.0]
+    assert message(unpack, "fit_line(xs, ys)", np.zeros(2 * 50).reshape(50, 2), 2,
+                   what="the parameters and the losses") == (
+        "fit_line(xs, ys) should return 2 values (the parameters and the losses); it returned "
+        "<array of shape (50, 2)>")
+    assert message(unpack, "train(X, t)", None, 2).endswith("it returned None (did you forget `return`?)")
+
+
+def test_check_decreasing_never_raises_a_numpy_error():
+    check_decreasing("the losses", np.array([3.0, 2.0, 2.0, 1.0]))
+    assert message(check_decreasing, "the losses of fit_line", np.array([3.0, 2.0, 2.5]), hint="smaller steps") == \
+        "the losses of fit_line go up at entry 2: from 2 to 2.5\n  smaller steps"
+
+
+def test_an_in_place_update_is_named():
+    w = np.array([0.9025, -0.5])
+    assert message(check_value, "history", [w, w, w], [[1.0, -2.0], [0.95, -1.0], [0.9025, -0.5]]) == (
+        "history is wrong:\n  entry [0, 0]: expected 1, got 0.9025 (4 of 6 entries differ)\n"
+        "  Entries 0 and 1 are the same array: an in-place update (w -= ..., w[...] = ...) changes an array that "
+        "is already in the list. Make a new array at each step (w = w - ...).")
+    # equal numbers (not arrays) are not called an in-place update
+    assert "in-place" not in message(check_value, "history", [1.0, 1.0], [1.0, 0.5])
+
+
+def test_a_hint_can_depend_on_the_value():
+    hint = lambda got: "all zero" if not any(got) else None  # noqa: E731
+    assert message(check_value, "g", [0.0, 0.0], [1.0, 2.0], hint=hint).endswith("\n  all zero")
+    assert message(check_value, "g", [1.0, 0.0], [1.0, 2.0], hint=hint) == "g is wrong:\n  expected [1, 2], got [1, 0]"
+    assert message(check_value, "g", None, [1.0, 2.0], hint=hint).startswith("g is wrong")  # a hint that fails
+
+
+def test_check_differentiable_names_a_dropped_derivative():
+    check_differentiable(lambda w: ad.sin(w) * w, at=[0.5, 2.0], name="f")
+    check_differentiable(lambda w, x=1.0: np.exp(x * w), at=[(0.5, 2.0)], name="f")
+    check_differentiable(lambda W: ad.sum(ad.tanh(W)), at=[np.array([[0.5, -1.0]])], name="f")
+    text = message(check_differentiable, lambda w: ad.exp(w + math.sin(w)), at=[4.0], name="v7")
+    assert text.startswith("ad.grad(v7) is wrong at w=4:\n  expected ")
+    assert "adteach lost part of the derivative: something in v7 turns an adteach value into a plain number" in text
+    assert "Use ad.sin, ad.exp" in text
+
+
+def test_math_functions_on_adteach_values_get_a_hint():
+    def predict(W):
+        return ad.sum(math.tanh(W))  # math on an array value
+
+    text = message(call, ad.grad(predict), np.ones((2, 2)), name="ad.grad(predict)")
+    assert "Python's math functions (math.sin, math.exp, ...) and float(...) take plain numbers" in text
+
+    class Dual:
+        def __init__(self, val, dot):
+            self.val, self.dot = val, dot
+
+    text = message(call, lambda d: math.sin(d), Dual(0.5, 1.0), name="sin")
+    assert "A function of Python's math module got a Dual: it takes plain numbers (the value inside, such as d.val)" \
+        in text
+
+
+class ConversionError(ad.ADTypeError):
+    """The error the core raises for float(Var) / math.sin(Var) (any ADError subclass saying so)."""
+
+
+@pytest.mark.parametrize("text", ["float() of a Var drops its derivative: use x.value for the number",
+                                  "math.sin cannot take an adteach value: use ad.sin"])
+def test_the_cores_conversion_error_gets_the_math_hint(text):
+    def v7(w):
+        raise ConversionError(text)
+
+    got = message(call, v7, 4.0)
+    assert got.startswith(f"v7 raised ConversionError at w=4: {text}")
+    assert got.endswith("Use ad.sin, ad.exp, ... (or np.sin, np.exp).")
+
+
+def test_the_truth_value_of_an_array_gets_a_hint():
+    def train(losses):
+        if losses:
+            return 1
+
+    assert "compare single numbers, or use np.all(...) / np.any(...)" in message(call, train, np.ones(3))
 
 
 # --- the exercise notebooks that use these helpers ---------------------------------------------

@@ -10,11 +10,16 @@
 How to read a drawing: inputs are blue boxes with square corners, operations are
 white boxes with rounded corners, the output is orange with a double border, and
 constants are small grey boxes. Each node shows its name in the evaluation trace
-(v-1, v0, v1, ... as in ``ad.trace``), its operation, its value, and its adjoint
+(v₋₁, v₀, v₁, ... as in ``ad.trace``), its operation, its value, and its adjoint
 v̄ = dy/dv (reverse mode) or its tangent v̇ (forward mode). Each arrow carries the
 local partial derivative: the factor the chain rule multiplies along that arrow.
-Where several paths meet, the node shows the sum of their contributions, e.g.
-v̄-1 = 144.0000 + 144.0000 = 288.0000.
+Where several paths meet, the node shows the sum of their contributions, one term
+under the other: v̄₋₁ = 144.0000 + 144.0000 = 288.0000.
+
+The graph is drawn top to bottom, inputs at the top, the output at the bottom. The
+arrows point the way the values flow, from each input of an operation to its
+result, in both modes (as in torchviz and Graphviz): the forward sweep follows the
+arrows down, the reverse sweep starts at the output and goes up, against them.
 
 Nothing here needs a system Graphviz: the picture is made by ``adteach.drawing.render``
 (an embedded Graphviz from the ``graphviz-pure`` package, or the ``dot`` program).
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..notation import zoom as _zoom
 from ..primitives import ADError
 from ..tape import Var, graph_nodes
 from ..trace import Trace, evaluate
@@ -45,7 +51,7 @@ class GraphTooLarge(ADError, ValueError):
 
 
 def draw(f, *args, mode="reverse", seed=None, step=None, edge_labels=True, renderer="auto",
-         max_nodes=MAX_NODES, title=None):
+         max_nodes=MAX_NODES, title=None, zoom=None):
     """Draw the computational graph of ``f`` at ``args`` (or of a Var, or of an ``ad.trace``).
 
     mode        "reverse" (adjoints v̄, the default) or "forward" (tangents v̇).
@@ -58,6 +64,8 @@ def draw(f, *args, mode="reverse", seed=None, step=None, edge_labels=True, rende
     renderer    "auto", "embedded" or "system" (see ``adteach.drawing.render``).
     max_nodes   refuse larger graphs (default 300, ``None``: no limit).
     title       a title instead of the legend line; False for none.
+    zoom        scale the picture's text (1: node text 14.7 px, numbers and arrows 13.3 px; 1.5: half
+                as large again); default: the presentation setting (``%adteach present``), else 1.
 
     Returns a ``Drawing``: it shows itself in Jupyter, ``.source`` is its DOT text,
     ``.svg()`` the picture and ``.digraph`` a ``graphviz.Digraph``.
@@ -84,7 +92,8 @@ def draw(f, *args, mode="reverse", seed=None, step=None, edge_labels=True, rende
         if type(out) is Var:
             _check_size(len(graph_nodes(out)), max_nodes)
         trace = Trace(out, leaves, labels, tangent_seed, adjoint_seed)
-    return Drawing(trace, mode=mode, step=step, edge_labels=edge_labels, renderer=renderer, title=title)
+    return Drawing(trace, mode=mode, step=step, edge_labels=edge_labels, renderer=renderer, title=title,
+                   zoom=zoom)
 
 
 def _same_seed(trace, mode, seed):
@@ -134,13 +143,14 @@ class Drawing:
     Unknown attributes are passed on to ``digraph`` (``g.attr(rankdir="TB")``), as for torchviz.
     """
 
-    def __init__(self, trace, mode="reverse", step=None, edge_labels=True, renderer="auto", title=None):
+    def __init__(self, trace, mode="reverse", step=None, edge_labels=True, renderer="auto", title=None, zoom=None):
         self.trace, self.mode, self.edge_labels, self.renderer, self.title = trace, mode, edge_labels, renderer, title
+        self.zoom = _zoom(zoom)
         if step is not None and not (isinstance(step, (int, np.integer)) and 0 <= step <= self.n_steps):
             raise ADError(f"draw: step must be a whole number from 0 to {self.n_steps} "
                           f"(the {mode} sweep of this graph has {self.n_steps} steps), not {step!r}")
         self.step = None if step is None else int(step)
-        self._literals, self._numbers = dot_parts(trace, mode, self.step, edge_labels, title)
+        self._literals, self._numbers = dot_parts(trace, mode, self.step, edge_labels, title, self.zoom)
         self._literals[0] = f"digraph {_GRAPH_NAME} {{\n" + self._literals[0]
         self._literals[-1] += "}\n"
         self._source = cache._join(self._literals, self._numbers)
@@ -148,12 +158,12 @@ class Drawing:
 
     @property
     def n_steps(self) -> int:
-        """Steps of the sweep: one per operation (reverse), one per node, inputs included (forward)."""
-        return self.trace.n_steps if self.mode == "reverse" else len(self.trace.nodes)
+        """Steps of the sweep: one per operation, in either mode (step 0: only the seeds are known)."""
+        return self.trace.n_steps
 
     def at_step(self, step):
         """The same graph drawn after ``step`` steps of the sweep (None: all of them)."""
-        return Drawing(self.trace, self.mode, step, self.edge_labels, self.renderer, self.title)
+        return Drawing(self.trace, self.mode, step, self.edge_labels, self.renderer, self.title, self.zoom)
 
     @property
     def digraph(self):

@@ -3,7 +3,13 @@
 Each node is a small table: its trace name and operation, then its primal value
 and, depending on the mode, its adjoint v̄ (reverse) or tangent v̇ (forward).
 Each edge carries the local partial derivative, the chain-rule factor of that
-edge. Where several paths meet, the node shows the sum of their contributions.
+edge, with its value below it. Where several paths meet, the node shows the sum
+of their contributions, one term under the other.
+
+Readable on a projector: the graph runs top to bottom (``rankdir=TB``, inputs at the
+top, the output at the bottom; arrows point from an operation's inputs to its result)
+so a graph of up to 20 nodes is a few boxes wide, and at zoom 1 the smallest text is
+10 pt, 13.3 CSS px when the SVG is shown at its own size (as JupyterLab shows it).
 
 Every number is written with exactly ``WIDTH`` characters in a monospaced font
 (see ``fixed``), so when only the input values change the boxes keep their size
@@ -15,22 +21,27 @@ a layout can be reused when only they change (see ``adteach.drawing.cache``).
 """
 from __future__ import annotations
 
+import functools
 import html
-import math
 import re
 
 import numpy as np
 
+from ..notation import EDGE_WIDTH, WIDTH, bar, dot, fixed, pretty
+from ..notation import zoom as _zoom
+from ..notation import number as _num
 from ..tape import Var
-from ..trace import _num
 
-__all__ = ["fixed", "dot_parts", "WIDTH", "PALETTE"]
+__all__ = ["fixed", "dot_parts", "WIDTH", "PALETTE", "FONT_PT"]
 
-WIDTH = 10          # characters per number: "   -0.9900", "-1.235e-05"
 MAX_TERMS = 4       # a sum of more contributions is written as "sum of n terms"
 MAX_NAME = 24       # longer input names are cut short with an ellipsis
 MAX_EXPR = 40       # the same for a node's operation text
 LONG_EDGES = 300    # beyond this (see _long_edges) Graphviz's careful layout takes seconds to minutes
+#: Font sizes in points at zoom 1 (shown at its own size, 1 pt = 4/3 CSS px): the smallest, 10 pt,
+#: is 13.3 px, above the 12 px a projected notebook needs; a drawing of up to 20 nodes still fits
+#: the notebook column of JupyterLab at 1024x768 (about 590 px beside the file browser).
+FONT_PT = {"node": 11, "number": 10, "edge": 10, "const": 10, "title": 11}
 NUMBER_FONT = "Courier"  # fixed-width in every Graphviz build (graphviz-pure treats "monospace" as proportional)
 
 # Okabe & Ito's palette, safe for the common colour-vision deficiencies; the kinds of node
@@ -51,24 +62,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NUMERIC = re.compile(r"-?[\d.]+(e[-+]?\d+)?")  # a partial that is a constant already says its value
 
 
-def fixed(x, width=WIDTH):
-    """A number as exactly ``width`` characters, right-aligned: 4 decimals, or 4 digits and an exponent.
-
-    ``fixed(3.0) == '    3.0000'``, ``fixed(-1.2345e-5) == '-1.234e-05'``. The same width for
-    every value keeps the layout still while values change.
-    """
-    x = float(x)
-    if not math.isfinite(x):
-        s = str(x)
-    elif x == 0:
-        s = "0.0000"
-    else:
-        s = f"{x:.4f}" if 1e-3 <= abs(x) < 1e4 else f"{x:.3e}"
-        if len(s) > width:
-            s = f"{x:.3e}"
-    return s.rjust(width)
-
-
 def _scalar(v):
     return type(v) is float or np.ndim(v) == 0
 
@@ -86,26 +79,28 @@ def _text(s, limit=MAX_EXPR):
     return html.escape(s, quote=True)
 
 
-def _font(text, color=None):
+def _font(text, color=None, size=None):
     color = f' COLOR="{color}"' if color else ""
-    return f'<FONT FACE="{NUMBER_FONT}"{color}>{text}</FONT>'
+    size = f' POINT-SIZE="{size}"' if size else ""
+    return f'<FONT FACE="{NUMBER_FONT}"{size}{color}>{text}</FONT>'
 
 
-def _value(v, color=None, left=False):
+def _value(v, color=None, left=False, size=None):
     """A value cell: a fixed-width number, or for an array its shape's summary (min and max).
 
-    ``left``: the number's padding goes to its right (for edge labels, where it is invisible).
+    ``left``: a shorter number (``EDGE_WIDTH``), its padding to its right (for edge labels).
     """
     if v is None:
-        return _font(_n("?".rjust(WIDTH)), PALETTE["unknown"])
+        return _font(_n("?".rjust(WIDTH)), PALETTE["unknown"], size)
     v = v.value if type(v) is Var else v
     if _scalar(v):
-        text = fixed(v)
-        return _font(_n(text.strip().ljust(WIDTH) if left else text), color)
+        if left:
+            return _font(_n(fixed(v, EDGE_WIDTH).strip().ljust(EDGE_WIDTH)), color, size)
+        return _font(_n(fixed(v)), color, size)
     a = np.asarray(v, dtype=float)
     if a.size <= 3:
-        return "[" + ", ".join(_font(_n(fixed(x)), color) for x in a.ravel()) + "]"
-    return f"min {_font(_n(fixed(a.min())), color)} max {_font(_n(fixed(a.max())), color)}"
+        return "[" + ", ".join(_font(_n(fixed(x)), color, size) for x in a.ravel()) + "]"
+    return f"min {_font(_n(fixed(a.min())), color, size)} max {_font(_n(fixed(a.max())), color, size)}"
 
 
 def _row(left, right):
@@ -117,10 +112,8 @@ def _attrs(**kw):
 
 
 def _seed_text(trace, mode):
-    def bar(name):
-        return f"v{'&#775;' if mode == 'forward' else '&#772;'}{name[1:]}"
     if mode == "forward":
-        return ", ".join(f"{bar(trace.names[v])} = {_text(_num(t))}" for v, t in zip(trace.inputs, trace.tangent_seed))
+        return ", ".join(f"{dot(trace.names[v])} = {_text(_num(t))}" for v, t in zip(trace.inputs, trace.tangent_seed))
     return f"{bar(trace.names[trace.output])} = {_text(_num(trace.adjoint_seed))}"
 
 
@@ -132,10 +125,22 @@ def _long_edges(trace):
     return sum(rank[c] - rank[p] - 1 for c in trace.nodes for p in c.parents if type(p) is Var)
 
 
-def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
-    """The DOT source of ``trace``'s graph as ``(literals, numbers)`` (see the module docstring)."""
+def _pt(size, zoom):
+    """A font size in points (Graphviz's unit: 1 pt is 4/3 CSS px when the SVG is shown at its size)."""
+    return f"{size * zoom:g}"
+
+
+def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None, zoom=None):
+    """The DOT source of ``trace``'s graph as ``(literals, numbers)`` (see the module docstring).
+
+    ``zoom`` scales every font (and so the whole picture): 1.0 gives the sizes of ``FONT_PT``;
+    None, the presentation setting (``adteach.notation.set_presentation``).
+    """
+    zoom = _zoom(zoom)
+    num_pt = _pt(FONT_PT["number"], zoom)
+    cell = functools.partial(_value, size=num_pt)  # every number in Courier, at the number size
     reverse = mode == "reverse"
-    mark = "&#772;" if reverse else "&#775;"  # combining macron (v̄) or dot above (v̇)
+    accent = bar if reverse else dot  # v̄₃ (adjoint) or v̇₃ (tangent)
     nodes, names, out = trace.nodes, trace.names, trace.output
     by_name = {names[n]: n for n in nodes}
     ops = [n for n in nodes if n.prim is not None]
@@ -150,8 +155,9 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
         else:
             deriv, _ = trace.reverse_state(step)
     else:
-        done = {names[n] for n in (nodes if step is None else nodes[:step])}
-        current = names[nodes[step - 1]] if step else None
+        # step 0 knows the seeds (the inputs' tangents); step k computes the k-th operation
+        done = {names[n] for n in (nodes if step is None else trace.inputs + ops[:step])}
+        current = names[ops[step - 1]] if step else None
         deriv = {names[n]: trace.tangents[n] for n in nodes} if step is None else trace.forward_state(step)
 
     out_edges, in_edges = {}, {}
@@ -175,25 +181,29 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
     # the legend / title
     y = trace.output_label  # "y", or "out" when an input is called y, ...
     what = (f"reverse mode: adjoints v&#772; = &#8706;{_text(y)}/&#8706;v" if reverse
-            else "forward mode: tangents v&#775; (derivatives along the seed direction)")
-    head = _text(title) if isinstance(title, str) else f"{what}; seed {_seed_text(trace, mode)}"
-    if step is not None:
-        head += (f'<BR ALIGN="LEFT"/>after step {step} of {len(ops) if reverse else len(nodes)} (orange: this step; '
-                 'blue: done; dashed: still to come' + ("; + ?: a sum still waiting for terms)" if reverse else ")"))
-    head += '<BR ALIGN="LEFT"/>'
+            else "forward mode: tangents v&#775; along the seed")
+    br = '<BR ALIGN="LEFT"/>'
+    head = _text(title) if isinstance(title, str) else f"{what}{br}seed {_seed_text(trace, mode)}"
+    if step is not None:  # short lines: the legend must not make the picture wider than the graph
+        head += (f"{br}after step {step} of {len(ops)}: orange this step,{br}blue done, dashed still to come"
+                 + (f",{br}+ ? a sum still waiting for terms" if reverse else ""))
+    head += br
 
-    graph = {"rankdir": "LR", "fontname": "Helvetica", "fontsize": "14", "nodesep": "0.25",
-             "ranksep": "0.35", "bgcolor": "white"}
+    # top to bottom: a graph of 20 nodes is a few boxes wide (left to right it was 1,200-3,700 px)
+    graph = {"rankdir": "TB", "fontname": "Helvetica", "fontsize": _pt(FONT_PT["title"], zoom),
+             "nodesep": f"{0.12 * zoom:g}", "ranksep": f"{0.3 * zoom:g}", "bgcolor": "white"}
     if _long_edges(trace) > LONG_EDGES:  # values used far away: lay out quickly, with straight arrows
         graph.update(splines="line", nslimit="0.2", nslimit1="1", mclimit="0.5")
     if title is not False:
         graph.update(label=f"<{head}>", labelloc="t", labeljust="l")
-    node = _attrs(fontname="Helvetica", fontsize="14", shape="box", style="rounded,filled", margin="0.08,0.04",
-                  color=PALETTE["op"][1], fillcolor=PALETTE["op"][0])
-    edge = _attrs(fontname="Helvetica", fontsize="12", color=PALETTE["edge"], fontcolor="#333333", arrowsize="0.8")
+    node = _attrs(fontname="Helvetica", fontsize=_pt(FONT_PT["node"], zoom), shape="box", style="rounded,filled",
+                  margin=f"{0.06 * zoom:g},{0.03 * zoom:g}", color=PALETTE["op"][1], fillcolor=PALETTE["op"][0])
+    edge = _attrs(fontname="Helvetica", fontsize=_pt(FONT_PT["edge"], zoom), color=PALETTE["edge"],
+                  fontcolor="#333333", arrowsize="0.8")
     add(f"\tgraph [{_attrs(**graph)}]\n\tnode [{node}]\n\tedge [{edge}]\n")
-    const_node = _attrs(fontsize="11", fillcolor=PALETTE["const"][0], color=PALETTE["const"][1], height="0.3",
-                        width="0.3", margin="0.04,0.02")
+    const_node = _attrs(fontsize=_pt(FONT_PT["const"], zoom), fillcolor=PALETTE["const"][0],
+                        color=PALETTE["const"][1], height=f"{0.25 * zoom:g}", width=f"{0.3 * zoom:g}",
+                        margin=f"{0.04 * zoom:g},{0.02 * zoom:g}")
     const_edge = _attrs(color=PALETTE["const"][1], style="dashed", arrowsize="0.6")
 
     for node in nodes:
@@ -202,11 +212,11 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
         shape = f" {_text(str(np.shape(node.value)))}" if not _scalar(node.value) else ""
         if node.prim is None:
             label = trace.labels[node]
-            header = name + (f" = {_text(label, MAX_NAME)}" if label != name else "")
+            header = pretty(name) + (f" = {_text(label, MAX_NAME)}" if label != name else "")
         else:
-            header = (f"{_text(y)} = " if node is out else "") + f"{name} = {_text(trace.expr(node))}"
-        rows = [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{header}{shape}</TD></TR>', _row(name, _value(node.value))]
-        dname = f"v{mark}{name[1:]}"  # v̄3 / v̇3
+            header = (f"{_text(y)} = " if node is out else "") + f"{pretty(name)} = {_text(pretty(trace.expr(node)))}"
+        rows = [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{header}{shape}</TD></TR>', _row(pretty(name), cell(node.value))]
+        dname = accent(name)
         value = deriv.get(name)
         color = PALETTE["derivative"]
         terms = out_edges.get(name, []) if reverse else in_edges.get(name, [])
@@ -215,15 +225,19 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
         fan = len(terms) >= 2
         stepping = reverse and step is not None and fan  # a sum that may be waiting for some of its terms
         partial = stepping and value is not None and any(e.child not in done for e in terms)
-        suffix = _font(" + ?" if partial else "    ", PALETTE["unknown"]) if stepping else ""
+        suffix = _font(" + ?" if partial else "    ", PALETTE["unknown"], num_pt) if stepping else ""
         if fan and _scalar(node.value):
             if reverse:
                 terms = sorted(terms, key=lambda e: (arrival[e.child], e.index))
-            shown = (" + ".join(_value(contribution(e), color) for e in terms) if len(terms) <= MAX_TERMS
-                     else f"sum of {len(terms)} terms")
-            rows += [_row(dname, shown), _row("=", _value(value, color) + suffix)]
+            if len(terms) <= MAX_TERMS:  # the terms one under the other, as a sum is written by hand
+                pad = _font("    ", None, num_pt) if stepping else ""  # the terms line up with the sum's "+ ?"
+                rows += [_row(dname if k == 0 else "+", cell(contribution(e), color) + pad)
+                         for k, e in enumerate(terms)]
+            else:
+                rows.append(_row(dname, f"sum of {len(terms)} terms"))
+            rows.append(_row("=", cell(value, color) + suffix))
         else:
-            rows.append(_row(dname, _value(value, color) + suffix))
+            rows.append(_row(dname, cell(value, color) + suffix))
         table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>"
         fill, border = PALETTE[kind]
         attrs = {"label": f"<{table}>", "fillcolor": fill, "color": border}
@@ -245,10 +259,11 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None):
     for e in trace.edges:
         attrs = {}
         if edge_labels:
-            text = _text(e.label)
-            if e.partial is not None and not _NUMERIC.fullmatch(e.label):  # two cells: a gap even if fonts differ
-                text = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD>{text} =</TD><TD>'
-                        f'{_value(e.partial, left=True) if _scalar(e.partial) else "…"}</TD></TR></TABLE>')
+            text = _text(pretty(e.label))
+            if e.partial is not None and not _NUMERIC.fullmatch(e.label):  # the partial, its value below it
+                text = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD ALIGN="LEFT">{text}</TD></TR>'
+                        f'<TR><TD ALIGN="LEFT">= {cell(e.partial, left=True) if _scalar(e.partial) else "…"}'
+                        '</TD></TR></TABLE>')
             attrs["label"] = f"<{text}>"
         if step is not None:
             if e.child == current:

@@ -30,9 +30,13 @@ __all__ = ["make_panel", "Curve1D", "Contour2D", "sample_1d", "sample_2d"]
 N_1D = 400      # points on the curve of f and f'
 N_2D = 80       # grid points per axis for the contour plot
 N_2D_POINTWISE = 50  # ... when f cannot take arrays and is called once per point
-DPI = 80
-SIZE_1D = (5.2, 4.2)  # inches: 416 x 336 pixels at 80 dpi
-SIZE_2D = (5.0, 4.2)   # width; the height follows the plot's aspect
+DPI = 80              # at zoom 1; the image is shown at its own size (1 image pixel = 1 CSS px)
+SIZE_1D = (5.6, 4.6)  # inches: 448 x 368 pixels at 80 dpi
+SIZE_2D = (5.4, 4.6)  # width; the height follows the plot's aspect
+#: Text sizes in points: at 80 dpi 1 pt is 1.11 px, so the smallest, 11 pt, is 12.2 px on screen
+#: (title 13.9 px), readable on a projector at 1024x768; ``zoom`` scales the whole image.
+TEXT_PT = {"font.size": 11, "axes.titlesize": 12.5, "axes.labelsize": 11, "xtick.labelsize": 11,
+           "ytick.labelsize": 11, "legend.fontsize": 11}
 
 
 def _plain(v):
@@ -138,11 +142,11 @@ def sample_2d(f, lo1, hi1, lo2, hi2, n=N_2D):
 class _Panel:
     """A Figure on an Agg canvas with a cached background and animated artists."""
 
-    def __init__(self, figsize):
+    def __init__(self, figsize, zoom=1.0):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        self.fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
+        self.fig = Figure(figsize=figsize, dpi=DPI * zoom, layout="constrained")
         self.canvas = FigureCanvasAgg(self.fig)
         self._background = None
         self.renders = 0
@@ -194,8 +198,8 @@ def _finite_limits(*arrays, pad=0.08):
 class Curve1D(_Panel):
     """f and f' over the slider's range, the tangent line and the current point."""
 
-    def __init__(self, f, name, lo, hi, title=None):
-        super().__init__(SIZE_1D)
+    def __init__(self, f, name, lo, hi, title=None, zoom=1.0):
+        super().__init__(SIZE_1D, zoom)
         self.x, self.y, self.dy, self.how = sample_1d(f, lo, hi)
         self.lo, self.hi = lo, hi
         ax, dax = self.fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
@@ -211,14 +215,14 @@ class Curve1D(_Panel):
         ax.set_ylabel("f")
         dax.set_ylabel("f'")
         dax.set_xlabel(name)
-        ax.set_title(title or "f and its derivative", fontsize=11)
+        ax.set_title(title or "f and its derivative")
         (self.tangent,) = ax.plot([], [], color="C3", lw=1.5, label="tangent line")
         (self.point,) = ax.plot([], [], "o", color="C3", ms=7, zorder=5)
         (self.dpoint,) = dax.plot([], [], "o", color="C3", ms=7, zorder=5)
         self.vline = dax.axvline(lo, color="C3", lw=0.8, ls=":")
         self.vline_top = ax.axvline(lo, color="C3", lw=0.8, ls=":")
-        ax.legend(loc="best", fontsize=8)
-        dax.legend(loc="best", fontsize=8)
+        ax.legend(loc="best")
+        dax.legend(loc="best")
         self._freeze()
 
     def _animated(self):
@@ -249,14 +253,14 @@ class Contour2D(_Panel):
 
     ARROW = 0.22  # a typical gradient is drawn this long (fraction of the plot's diagonal)
 
-    def __init__(self, f, names, ranges, title=None):
+    def __init__(self, f, names, ranges, title=None, zoom=1.0):
         (lo1, hi1), (lo2, hi2) = ranges
         span1, span2 = hi1 - lo1, hi2 - lo2
         # equal scales on both axes when the ranges are comparable, so that the gradient is
         # drawn at right angles to the contour lines; the figure takes the plot's shape
         self.equal = max(span1, span2) <= 4 * min(span1, span2)
         ratio = min(max(span2 / span1, 0.5), 1.3) if self.equal else 0.85
-        super().__init__((SIZE_2D[0], 1.1 + (SIZE_2D[0] - 1.3) * ratio))
+        super().__init__((SIZE_2D[0], 1.1 + (SIZE_2D[0] - 1.3) * ratio), zoom)
         self.X1, self.X2, self.Z, self.how = sample_2d(f, lo1, hi1, lo2, hi2)
         self.ranges = ranges
         ax = self.ax = self.fig.subplots()
@@ -269,14 +273,13 @@ class Contour2D(_Panel):
             cs = ax.contourf(self.X1, self.X2, Z, levels=levels, cmap="viridis", norm=norm, alpha=0.9)
             ax.contour(self.X1, self.X2, Z, levels=levels, colors="k", linewidths=0.4, alpha=0.5)
             cb = self.fig.colorbar(cs, ax=ax, shrink=0.9, label="f (bands of equal area)")
-            cb.ax.tick_params(labelsize=7)
         ax.set_xlim(lo1, hi1)
         ax.set_ylim(lo2, hi2)
         if self.equal:
             ax.set_aspect("equal", adjustable="box")
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
-        ax.set_title(title or "contours of f and the gradient", fontsize=11)
+        ax.set_title(title or "contours of f and the gradient")
         # the arrow's length: a typical (median) gradient on the grid is drawn ARROW * diagonal long
         with np.errstate(all="ignore"):
             g2, g1 = np.gradient(self.Z, self.X2[:, 0], self.X1[0, :])
@@ -340,10 +343,16 @@ def arrow_length(mag, typical, diag, fraction):
     return float(np.clip(fraction * math.sqrt(ratio), 0.06, 0.45)) * diag
 
 
-def make_panel(f, names, ranges, title=None):
-    """The plot panel for 1 or 2 inputs (None for more)."""
-    if len(names) == 1:
-        return Curve1D(f, names[0], *ranges[0], title=title)
-    if len(names) == 2:
-        return Contour2D(f, names, ranges, title=title)
+def make_panel(f, names, ranges, title=None, zoom=1.0):
+    """The plot panel for 1 or 2 inputs (None for more); ``zoom`` scales the image and its text."""
+    from matplotlib import rc_context, rcParams
+    from matplotlib.font_manager import FontProperties
+
+    # at least the panel's own text sizes (larger ones a lesson set in rcParams stay larger)
+    sizes = {k: max(v, FontProperties(size=rcParams[k]).get_size_in_points()) for k, v in TEXT_PT.items()}
+    with rc_context(sizes):
+        if len(names) == 1:
+            return Curve1D(f, names[0], *ranges[0], title=title, zoom=zoom)
+        if len(names) == 2:
+            return Contour2D(f, names, ranges, title=title, zoom=zoom)
     return None

@@ -42,6 +42,9 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
+from ..notation import bar, dot, pretty, slider_format
+from ..notation import zoom as _zoom
+from ..notation import number as _fmt
 from ..primitives import ADError
 from ..trace import trace as make_trace
 from .ranges import slider_spec
@@ -50,27 +53,10 @@ __all__ = ["Explorer", "explore"]
 
 MODES = ("reverse", "forward")
 MAX_GAP = 0.25  # seconds: the longest a change waits for its trailing frame
-_GRAPH_STYLE = "width:100%;overflow-x:auto"
-# a graph wider than the notebook is scaled down to fit (its viewBox keeps the proportions)
-_SVG_FIT = '<svg style="max-width:100%;height:auto" '
-_TABLE_STYLE = "line-height:1.3;font-size:13px"  # the HTML widget's own line height is a widget row's
-
-
-def _fmt(v):
-    """A number or array as in the trace table (7 significant digits)."""
-    if v is None:
-        return ""
-    v = getattr(v, "value", v)
-    if np.ndim(v) == 0:
-        x = float(v)
-        return "0" if x == 0 else f"{x:.7g}"
-    return np.array2string(np.asarray(v, dtype=float), precision=4, threshold=6, separator=", ",
-                           suppress_small=True).replace("\n", "")
-
-
-def _fit(svg):
-    """The SVG as embedded in the page: scaled down to the notebook's width when wider."""
-    return _SVG_FIT + svg[len("<svg "):] if svg.startswith("<svg ") else svg
+# the graph at its own size, as ``ad.draw`` shows it (node text 14.7 px at zoom 1): never shrunk to
+# fit, so its text stays readable and grows with the browser's zoom; a wider graph scrolls in its box
+_GRAPH_STYLE = "max-width:100%;overflow-x:auto;line-height:0"
+_TABLE_PX = 13  # the trace table's text (the HTML widget's own line height is a widget row's)
 
 
 def _fname(f):
@@ -121,7 +107,7 @@ def _slider(name, spec):
         return spec
     s = slider_spec(name, spec)
     return widgets.FloatSlider(value=s.value, min=s.min, max=s.max, step=s.step, description=name,
-                               continuous_update=True, readout_format=".4g",
+                               continuous_update=True, readout_format=slider_format(s.step),
                                style={"description_width": "initial"},
                                layout=widgets.Layout(width="420px"))
 
@@ -146,12 +132,13 @@ class Explorer(widgets.VBox):
     """
 
     def __init__(self, f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer="auto",
-                 title=None, **ranges):
+                 title=None, zoom=None, **ranges):
         if not callable(f):
             raise TypeError(f"explore needs a function, got {type(f).__name__}")
         if mode not in MODES:
             raise ValueError(f"explore: mode must be 'reverse' or 'forward', not {mode!r}")
         self.f = f
+        self._zoom = _zoom(zoom, "explore")
         inputs = _inputs(f, args, ranges)
         self.names = [n for n, _ in inputs]
         self.sliders = {n: _slider(n, spec) for n, spec in inputs}
@@ -182,7 +169,7 @@ class Explorer(widgets.VBox):
             style={"button_width": "auto"})
         seed_index = self._seed_index(0 if seed is None else seed)
         self.seed_toggle = widgets.ToggleButtons(
-            options=[(f"seed {n}' = 1", i) for i, n in enumerate(self.names)], value=seed_index,
+            options=[(f"seed {dot(n)} = 1", i) for i, n in enumerate(self.names)], value=seed_index,
             tooltips=[f"forward mode differentiates along {n}" for n in self.names],
             style={"button_width": "auto"})
         self.step_slider = widgets.IntSlider(value=0, min=0, max=0, description="step",
@@ -258,7 +245,7 @@ class Explorer(widgets.VBox):
         from .plots import make_panel
 
         ranges = [(s.min, s.max) for s in self.sliders.values()]
-        self._panel = make_panel(self.f, self.names, ranges)
+        self._panel = make_panel(self.f, self.names, ranges, zoom=self._zoom)
 
     # --- requests and frames ------------------------------------------------------------
     def _changed(self, change=None):
@@ -355,16 +342,16 @@ class Explorer(widgets.VBox):
         self.step_caption.value = self._step_text(tr, mode, step, n)
         self.readout.value = self._readout(tr, mode, values)
         self._show_graph(tr, mode, step, n)
-        self.trace_html.value = f'<div style="{_TABLE_STYLE}">{tr._repr_html_()}</div>'
+        self.trace_html.value = (f'<div style="line-height:1.3;font-size:{_TABLE_PX * self._zoom:g}px">'
+                                 f"{tr._repr_html_()}</div>")
         if self._panel is not None:
             self.plot_image.value = self._panel.update(values, tr.value, tr.gradient)
 
     # --- pieces of a frame -------------------------------------------------------------
     @staticmethod
     def _n_steps(tr, mode):
-        """Steps of the sweep, as ``Drawing.n_steps`` counts them: one per operation (reverse),
-        one per node, inputs included (forward)."""
-        return tr.n_steps if mode == "reverse" else len(tr.nodes)
+        """Steps of the sweep, as ``Drawing.n_steps`` counts them: one per operation, in either mode."""
+        return tr.n_steps
 
     def _show_graph(self, tr, mode, step, n):
         if self._draw is None:
@@ -375,14 +362,15 @@ class Explorer(widgets.VBox):
             # the whole sweep (step at its end) is the plain drawing; earlier steps are highlighted.
             # Drawing.svg() lays out each graph shape once and then only writes the new numbers
             # into that SVG (adteach.drawing.cache): no Graphviz run while a slider is dragged.
-            svg = self._draw(tr, mode=mode, step=None if step >= n else step, renderer=self._renderer).svg()
+            svg = self._draw(tr, mode=mode, step=None if step >= n else step, renderer=self._renderer,
+                             zoom=self._zoom).svg()
         except Exception as exc:  # noqa: BLE001 - no renderer, graph too large...: say so in place
             self._svg = None
             self.graph_html.value = self._error_html(f"The graph could not be drawn: {exc}")
             return
         svg = svg[svg.find("<svg"):] if "<svg" in svg else svg
         self._svg = svg
-        self.graph_html.value = f'<div style="{_GRAPH_STYLE}">{_fit(svg)}</div>'
+        self.graph_html.value = f'<div style="{_GRAPH_STYLE}">{svg}</div>'
 
     def _show_error(self, values, exc):
         at = ", ".join(f"{n} = {_fmt(v)}" for n, v in zip(self.names, values))
@@ -395,7 +383,7 @@ class Explorer(widgets.VBox):
         self.step_caption.value = ""
         self.trace_html.value = ""
         if self._svg is not None:  # the last good graph stays, faded, so the layout does not jump
-            self.graph_html.value = f'<div style="{_GRAPH_STYLE};opacity:0.25">{_fit(self._svg)}</div>'
+            self.graph_html.value = f'<div style="{_GRAPH_STYLE};opacity:0.25">{self._svg}</div>'
         if self._panel is not None:
             self.plot_image.value = self._panel.update(values, None, None)
 
@@ -419,7 +407,7 @@ class Explorer(widgets.VBox):
         else:
             k = self.seed_toggle.value
             lines.append(f"∂{html.escape(name)}/∂{html.escape(self.names[k])} = {html.escape(_fmt(tr.tangent))}"
-                         f" <i>(one forward sweep, seeded with {html.escape(self.names[k])}' = 1: "
+                         f" <i>(one forward sweep, seeded with {html.escape(dot(self.names[k]))} = 1: "
                          "one directional derivative)</i>")
             lines.append(f"<span style='color:#666'>gradient ∇{html.escape(name)} = ({html.escape(grad)})</span>")
         return '<div style="font-family:monospace;line-height:1.5">' + "<br>".join(lines) + "</div>"
@@ -431,14 +419,16 @@ class Explorer(widgets.VBox):
         if step >= n:
             return f"<span>{sweep} sweep: complete ({n} steps); press play to watch it step by step</span>"
         if step == 0:
-            start = "only ȳ = 1 is known" if mode == "reverse" else "no tangent is known yet"
-            return f"<span>{sweep} sweep: not started, {start} (0/{n})</span>"
+            out = tr.names[tr.output]
+            start = (f"only the output's adjoint {bar(out)} = {_fmt(tr.adjoint_seed)} is known" if mode == "reverse"
+                     else "only the inputs' tangents (the seed) are known")
+            return f"<span>{sweep} sweep: not started, {html.escape(start)} (0/{n})</span>"
         if mode == "reverse":
             _, current = tr.reverse_state(step)
-            return f"<span>reverse sweep: step {step}/{n}, {current} sends its adjoint to its inputs</span>"
-        name = tr.forward_order[step - 1]
-        what = "takes its seed" if step <= len(tr.inputs) else "gets its tangent from its inputs"
-        return f"<span>forward sweep: step {step}/{n}, {name} {what}</span>"
+            return (f"<span>reverse sweep: step {step}/{n}, {pretty(current)} sends its adjoint "
+                    f"{bar(current)} to its inputs</span>")
+        name = tr.forward_order[len(tr.inputs) + step - 1]
+        return f"<span>forward sweep: step {step}/{n}, {pretty(name)} gets its tangent {dot(name)} from its inputs</span>"
 
     # --- headless API ---------------------------------------------------------------------
     @property
@@ -556,7 +546,8 @@ class Explorer(widgets.VBox):
         return f"Explorer({_fname(self.f)}, {at}, mode={self.mode_toggle.value!r})"
 
 
-def explore(f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer="auto", title=None, **ranges):
+def explore(f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer="auto", title=None, zoom=None,
+            **ranges):
     """Sliders for the inputs of ``f``; value, gradient, graph, trace and plot follow as you drag.
 
         ad.explore(f, x1=(0.1, 3.0), x2=(0.1, 2.0))     # a slider per input, over these ranges
@@ -572,11 +563,12 @@ def explore(f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer
     seeded input); the toggle switches live, and the step control plays the sweep
     one node at a time. ``plot=False`` leaves out the plot panel (faster);
     ``graph=False`` the graph. A point where f is not defined shows the error in
-    place; moving the slider back recovers.
+    place; moving the slider back recovers. ``zoom`` scales the graph, the plot and
+    the trace table (default: the presentation setting, ``%adteach present``, else 1).
 
     Returns an ``Explorer`` (an ``ipywidgets.VBox``); display it, or read
     ``ex.value``, ``ex.gradient``, ``ex.svg``, ``ex.trace``, ``ex.error`` after
     setting ``ex.sliders["x1"].value``.
     """
     return Explorer(f, *args, plot=plot, graph=graph, mode=mode, seed=seed, renderer=renderer, title=title,
-                    **ranges)
+                    zoom=zoom, **ranges)

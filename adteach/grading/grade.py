@@ -84,6 +84,7 @@ from .notebook import (
 from .inputs import collect, load_roster
 from .release import ReleaseError, student_view, validate_source
 from .reports import LMS_FORMATS, write_report
+from . import sandbox
 from .scan import import_bindings, scan_code
 
 __all__ = [
@@ -339,7 +340,7 @@ class _Settings:
     fsize_mb: int | None
     submission_timeout: float | None
     python: str
-    run_as: tuple | None = None   # (uid, gid) to run submissions as, when the grader is root
+    sandbox: bool = True          # run student code inside bubblewrap (see sandbox.py)
 
 
 @dataclass
@@ -358,12 +359,14 @@ _ENV_KEEP = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMER
              "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH", "PYTHONPATH", "SYSTEMROOT")
 
 
-def _child_env(workdir: Path, own_home: bool) -> dict:
+def _child_env(workdir: Path, sandboxed: bool) -> dict:
     # Only a few variables: the instructor's environment may hold tokens and keys.
     env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
-    if own_home:
-        env["HOME"] = str(workdir)
-        env["MPLCONFIGDIR"] = str(workdir)
+    if sandboxed:  # inside the box: its own scratch, the system's PATH
+        env = {k: v for k, v in env.items() if k in ("LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ")}
+        workdir = Path("/tmp")
+        env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+    env["HOME"] = env["TMPDIR"] = env["MPLCONFIGDIR"] = str(workdir)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                 "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
         env[var] = "1"
@@ -396,19 +399,25 @@ class _Child:
         self._stderr_path = workdir / ".runner-stderr"
         self.cmd = cmd_w
         self.res = res_r
+        env = _child_env(workdir, settings.sandbox)
+        argv = [settings.python, "-B", str(RUNNER), str(cmd_r), str(res_w)]
         extra = {}
-        if settings.run_as:
-            extra = {"user": settings.run_as[0], "group": settings.run_as[1], "extra_groups": []}
+        if settings.sandbox:
+            limits = sandbox.Limits(cpu_seconds=max(60, int(3 * settings.timeout * 20)),
+                                    memory_bytes=settings.memory_mb << 20 if settings.memory_mb else None,
+                                    fsize_bytes=settings.fsize_mb << 20 if settings.fsize_mb else None)
+            argv = sandbox.command(argv[1:], python=settings.python, limits=limits, env=env)
+            extra = {"preexec_fn": sandbox.preexec(limits)}
         try:
             with open(self._stderr_path, "ab") as err:
                 self.proc = subprocess.Popen(
-                    [settings.python, "-B", str(RUNNER), str(cmd_r), str(res_w)],
+                    argv,
                     pass_fds=(cmd_r, res_w),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=err,
                     cwd=str(workdir),
-                    env=_child_env(workdir, settings.run_as is not None),
+                    env=env,
                     start_new_session=True,
                     **extra,
                 )
@@ -435,7 +444,8 @@ class _Child:
         if not isinstance(msg, tuple):
             self.kill()
             raise _StartError("the grading process did not start" + self._stderr_tail())
-        self.worker_pid = msg[1] if isinstance(msg[1], int) else None
+        # (inside the sandbox the pid means nothing here: the box dies with bwrap)
+        self.worker_pid = msg[1] if isinstance(msg[1], int) and not settings.sandbox else None
         self.baseline_threads = msg[2] if isinstance(msg[2], int) else 1
 
     def _stderr_tail(self) -> str:
@@ -576,28 +586,16 @@ def _test_seed(exercise: Exercise, test: TestCell) -> int:
     return int(hashlib.sha256(f"{exercise.sha256}:{test.grade_id}".encode()).hexdigest()[:12], 16)
 
 
-def _resolve_user(run_as) -> tuple | None:
-    if run_as is None:
-        return None
-    import pwd
-
-    try:
-        pw = pwd.getpwuid(run_as) if isinstance(run_as, int) else pwd.getpwnam(str(run_as))
-    except KeyError:
-        raise ValueError(f"run_as: no such user {run_as!r}") from None
-    if os.geteuid() != 0:
-        raise ValueError("run_as needs the grader to run as root")
-    if pw.pw_uid == 0:
-        raise ValueError("run_as must name an unprivileged user")
-    return (pw.pw_uid, pw.pw_gid)
-
-
-def _settings(timeout, memory_mb, submission_timeout, python, run_as=None,
+def _settings(timeout, memory_mb, submission_timeout, python, sandboxed=True,
               fsize_mb=DEFAULT_FILE_SIZE_MB) -> _Settings:
     if timeout is None or timeout <= 0:
         raise ValueError("timeout must be positive")
+    if sandboxed:
+        sandbox.check()  # SandboxUnavailable (a RuntimeError) says why and what to install
+    else:
+        print(sandbox.NO_SANDBOX_WARNING, file=sys.stderr)
     return _Settings(float(timeout), memory_mb, fsize_mb, submission_timeout, python or sys.executable,
-                     _resolve_user(run_as))
+                     bool(sandboxed))
 
 
 def _empty_result(exercise: Exercise, status: str, error: str, sha256: str | None) -> dict:
@@ -620,19 +618,19 @@ def _empty_result(exercise: Exercise, status: str, error: str, sha256: str | Non
 def grade_submission(exercise: Exercise | str | os.PathLike, submission: str | os.PathLike, *,
                      timeout: float = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
                      submission_timeout: float | None = None, python: str | None = None,
-                     run_as: str | int | None = None) -> dict:
+                     sandboxed: bool = True) -> dict:
     """Grade one submission notebook against the pristine tests; never modifies the file.
 
     Returns a dict with ``status`` ("graded", "unreadable" or "error"), ``score``,
     ``max_score``, ``sha256`` of the submission, ``tests`` (per test:
     ``grade_id``, ``points``, ``score``, ``status`` in pass/fail/timeout/crash/not run,
     ``feedback``, ``line``), ``cell_errors`` and ``flags`` (for human review).
-    ``run_as`` (grader running as root only) runs the submission as that
-    unprivileged user, so it cannot read a source notebook only root can read.
+    ``sandboxed=False`` runs student code without the bubblewrap sandbox (with
+    the grader's rights; a warning says so).
     """
     if not isinstance(exercise, Exercise):
         exercise = load_exercise(exercise)
-    settings = _settings(timeout, memory_mb, submission_timeout, python, run_as)
+    settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed)
     return _grade_one(exercise, Path(submission), settings)
 
 
@@ -654,8 +652,6 @@ def _grade_one(exercise: Exercise, path: Path, settings: _Settings) -> dict:
                 flags.append(f"{it.label}, line {line}: {reason}")
     workdir = Path(tempfile.mkdtemp(prefix="adteach-grade-"))
     try:
-        if settings.run_as:
-            os.chown(workdir, *settings.run_as)
         outcomes, runtime_flags = _run_schedule(exercise, schedule, settings, workdir)
     except _StartError as exc:
         result = _empty_result(exercise, "error", str(exc), sha)
@@ -823,7 +819,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
           report_dir: str | os.PathLike | None = None, *, jobs: int = 1,
           timeout: float = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
           submission_timeout: float | None = None, progress: bool = False,
-          python: str | None = None, run_as: str | int | None = None,
+          python: str | None = None, sandboxed: bool = True,
           roster: str | os.PathLike | dict | None = None, lms: Sequence[str] = (),
           lms_assignment: str | None = None) -> dict:
     """Grade many submissions in parallel and write the report to ``report_dir``.
@@ -835,7 +831,8 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     address-space limit of each child process, ``submission_timeout`` an
     overall cap per submission (default: 3 x timeout x number of cells, at
     least 60 s). ``python`` is the interpreter that runs submissions (default:
-    this one); ``run_as`` an unprivileged user to run them as (needs root).
+    this one). Student code runs in a bubblewrap sandbox (``sandbox.py``);
+    without bwrap this raises ``SandboxUnavailable`` unless ``sandboxed=False``.
     ``roster`` (CSV path or dict) adds names, e-mail and SIS ids; ``lms``
     (``"canvas"``, ``"moodle"``) adds gradebook-import files (see
     :mod:`adteach.grading.reports`). Each result is written as soon as it is
@@ -843,7 +840,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     do not exist. Returns the report dict.
     """
     exercise = load_exercise(source)
-    settings = _settings(timeout, memory_mb, submission_timeout, python, run_as)
+    settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed)
     for kind in lms:
         if kind not in LMS_FORMATS:
             raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")
@@ -860,7 +857,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
             "tests": [{"grade_id": t.grade_id, "points": t.points} for t in exercise.tests],
             "manually_graded": [{"grade_id": g, "points": p} for g, p in exercise.manual],
             "settings": {"timeout": settings.timeout, "memory_mb": settings.memory_mb,
-                         "run_as": run_as if run_as is None or isinstance(run_as, int) else str(run_as)},
+                         "sandbox": settings.sandbox},
             "complete": False,
             "submissions": {},
             "skipped": found.skipped,

@@ -1,0 +1,119 @@
+"""Exercise 6 written as students write it. Each solution is cell id -> the code of that cell."""
+
+SOLUTIONS = {
+    "history[-1], NumPy functions on adteach values, losses as an array": {
+        "ex06-descent": '''
+def gradient_descent(grad_fn, w0, learning_rate, steps):
+    history = [w0]
+    for _ in range(steps):
+        history.append(history[-1] - learning_rate * grad_fn(history[-1]))
+    return history
+''',
+        "ex06-blog": '''
+def v7(w, x=1.0):
+    return np.exp(x * w + np.sin(x * w)) + np.sin(x * w) ** 2 * w
+
+
+def blog_post_run():
+    dv7 = ad.grad(v7)
+    return gradient_descent(dv7, 4.0, 0.1, 30)
+''',
+        "ex06-fit": '''
+def mse(params, xs, ys):
+    residual = params[0] * xs + params[1] - ys
+    return ad.sum(residual * residual) / len(xs)
+
+
+def fit_line(xs, ys):
+    loss = lambda p: mse(p, xs, ys)
+    history = gradient_descent(ad.grad(loss), np.zeros(2), 0.7, 200)
+    return history[-1], np.array([loss(p) for p in history])
+''',
+    },
+    "a while loop, unpacked parameters, np.mean, a tuple": {
+        "ex06-descent": '''
+def gradient_descent(grad_fn, w0, learning_rate, steps):
+    w, iterates = w0, [w0]
+    k = 0
+    while k < steps:
+        w = w - learning_rate * grad_fn(w)
+        iterates.append(w)
+        k += 1
+    return iterates
+''',
+        "ex06-blog": '''
+def v7(w, x=1.0):
+    xw = x * w
+    s = ad.sin(xw)
+    return ad.exp(xw + s) + w * s ** 2
+
+
+def blog_post_run():
+    return gradient_descent(lambda w: ad.grad(v7)(w), 4.0, 0.1, 30)
+''',
+        "ex06-fit": '''
+def mse(params, xs, ys):
+    a, b = params
+    return np.mean((a * xs + b - ys) ** 2)
+
+
+def fit_line(xs, ys):
+    grad_fn = ad.grad(lambda p: mse(p, xs, ys))
+    history = gradient_descent(grad_fn, np.array([0.0, 0.0]), 0.5, 300)
+    losses = [mse(p, xs, ys) for p in history]
+    return tuple(history[-1]), losses
+''',
+    },
+}
+
+_FIT = '''
+def mse(params, xs, ys):
+    return ad.mean((params[0] * xs + params[1] - ys) ** 2)
+
+
+def fit_line(xs, ys):
+    grad_fn = ad.grad(lambda p: mse(p, xs, ys))
+    history = gradient_descent(grad_fn, np.array([0.0, 0.0]), {learning_rate}, 200)
+    return history[-1], [mse(p, xs, ys) for p in history{skip}]
+'''
+
+MISTAKES = {
+    "w -= ... changes the caller's array": {
+        "cells": {"ex06-descent": '''
+def gradient_descent(grad_fn, w0, learning_rate, steps):
+    history = [w0]
+    w = w0
+    for _ in range(steps):
+        w -= learning_rate * grad_fn(w)
+        history.append(w)
+    return history
+''', "ex06-fit": _FIT.format(learning_rate=0.5, skip="")},
+        "feedback": {
+            "ex06-test-descent": "Entries 0 and 1 are the same array: an in-place update (w -= ..., w[...] = ...)",
+            # the fit test names gradient_descent, not fit_line
+            "ex06-test-fit": "fit_line runs your gradient_descent: fix gradient_descent first",
+        },
+    },
+    "math.sin drops the derivative": {
+        "cells": {"ex06-blog": '''
+import math
+
+
+def v7(w, x=1.0):
+    return math.exp(x * w + math.sin(x * w)) + math.sin(x * w) ** 2 * w
+
+
+def blog_post_run():
+    return gradient_descent(ad.grad(v7), 4.0, 0.1, 30)
+'''},
+        "feedback": {"ex06-test-blog": "math.sin"},
+    },
+    "a learning rate too large": {
+        "cells": {"ex06-fit": _FIT.format(learning_rate=1.2, skip="")},
+        "feedback": {"ex06-test-fit": "the losses of fit_line go up at entry"},
+    },
+    "the first loss left out": {
+        "cells": {"ex06-fit": _FIT.format(learning_rate=0.5, skip="[1:]")},
+        "feedback": {"ex06-test-fit": "record the loss of every iterate, the first one included"},
+    },
+}

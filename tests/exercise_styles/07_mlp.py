@@ -1,0 +1,134 @@
+"""Exercise 7 written as students write it. Each solution is cell id -> the code of that cell."""
+
+SOLUTIONS = {
+    "np.tanh on adteach arrays, backward() by hand, losses as an array": {
+        "ex07-init": '''
+def init_params(sizes, rng):
+    layers = [(rng.normal(size=(m, n)) / np.sqrt(m), np.zeros(n)) for m, n in zip(sizes, sizes[1:])]
+    return [p for layer in layers for p in layer]
+''',
+        "ex07-predict": '''
+def predict(params, X):
+    h = X
+    for k in range(0, len(params), 2):
+        h = h @ params[k] + params[k + 1]
+        if k + 2 < len(params):
+            h = np.tanh(h)
+    return h[:, 0]
+''',
+        "ex07-loss": '''
+def loss(params, X, t):
+    u = -t * predict(params, X)
+    return np.mean(np.maximum(u, 0.0) + np.log(1.0 + np.exp(-np.abs(u))))
+
+
+def loss_and_grads(params, X, t):
+    leaves = [ad.Var(p) for p in params]
+    value = loss(leaves, X, t)
+    value.backward()
+    return value.value, [leaf.grad for leaf in leaves]
+''',
+        "ex07-train": '''
+def train(X, t, sizes=(2, 16, 1), learning_rate=0.5, steps=600, seed=0):
+    params = init_params(sizes, np.random.default_rng(seed))
+    losses = np.zeros(steps)
+    for k in range(steps):
+        losses[k], grads = loss_and_grads(params, X, t)
+        params = [p - learning_rate * g for p, g in zip(params, grads)]
+    return tuple(params), losses
+''',
+    },
+    "explicit layers, ad functions, value_and_grad, a while loop": {
+        "ex07-init": '''
+def init_params(sizes, rng):
+    params = []
+    for k in range(len(sizes) - 1):
+        params += [rng.standard_normal((sizes[k], sizes[k + 1])) * (1 / np.sqrt(sizes[k])), np.zeros(sizes[k + 1])]
+    return params
+''',
+        "ex07-predict": '''
+def predict(params, X):
+    weights, biases = params[0::2], params[1::2]
+    h = X
+    for layer, (W, b) in enumerate(zip(weights, biases)):
+        z = h @ W + b
+        h = z if layer == len(weights) - 1 else ad.tanh(z)
+    return ad.reshape(h, (len(X),))
+''',
+        "ex07-loss": '''
+def softplus(u):
+    return ad.log(ad.exp(-ad.abs(u)) + 1.0) + ad.maximum(u, 0.0)
+
+
+def loss(params, X, t):
+    return ad.sum(softplus(-t * predict(params, X))) / len(t)
+
+
+def loss_and_grads(params, X, t):
+    return ad.value_and_grad(lambda *ps: loss(ps, X, t), argnums=tuple(range(len(params))))(*params)
+''',
+        "ex07-train": '''
+def train(X, t, sizes=(2, 16, 1), learning_rate=0.6, steps=500, seed=0):
+    params = init_params(sizes, np.random.default_rng(seed))
+    losses = []
+    while len(losses) < steps:
+        value, grads = loss_and_grads(params, X, t)
+        losses.append(value)
+        params = [p - learning_rate * g for p, g in zip(params, grads)]
+    return params, losses
+''',
+    },
+}
+
+_BASE = next(iter(SOLUTIONS))
+
+MISTAKES = {
+    "math.tanh in predict": {
+        "cells": {"ex07-predict": "import math\n" + SOLUTIONS[_BASE]["ex07-predict"].replace("np.tanh", "math.tanh")},
+        "feedback": {"ex07-test-predict": "Python's math functions (math.sin, math.exp, ...) and float(...) take "
+                                          "plain numbers"},
+    },
+    "the loss computed as written, which overflows": {
+        "cells": {"ex07-loss": '''
+def loss(params, X, t):
+    return ad.mean(ad.log(1.0 + ad.exp(-t * predict(params, X))))
+
+
+def loss_and_grads(params, X, t):
+    value, grads = ad.value_and_grad(lambda *ps: loss(list(ps), X, t), argnums=tuple(range(len(params))))(*params)
+    return value, list(grads)
+'''},
+        "feedback": {"ex07-test-loss": "compute log(1 + exp(u)) as max(u, 0) + log(1 + exp(-|u|))"},
+    },
+    "reading .grad before backward()": {
+        "cells": {"ex07-loss": SOLUTIONS[_BASE]["ex07-loss"].replace(
+            "    value.backward()\n    return value.value, [leaf.grad for leaf in leaves]",
+            "    grads = [leaf.grad for leaf in leaves]\n    value.backward()\n    return value.value, grads")},
+        "feedback": {"ex07-test-loss": "An adteach value's .grad is None until .backward() has run"},
+    },
+    "a step uphill": {
+        "cells": {"ex07-train": '''
+def train(X, t, sizes=(2, 16, 1), learning_rate=0.5, steps=300, seed=0):
+    params = init_params(sizes, np.random.default_rng(seed))
+    losses = []
+    for _ in range(steps):
+        value, grads = loss_and_grads(params, X, t)
+        losses.append(value)
+        params = [p + learning_rate * g for p, g in zip(params, grads)]
+    return params, losses
+'''},
+        "feedback": {"ex07-test-train": "the loss did not go down during training"},
+    },
+    "np.random instead of the rng given": {
+        "cells": {"ex07-init": '''
+def init_params(sizes, rng):
+    params = []
+    for m, n in zip(sizes[:-1], sizes[1:]):
+        params.append(np.random.normal(size=(m, n)) / np.sqrt(m))
+        params.append(np.zeros(n))
+    return params
+'''},
+        "feedback": {"ex07-test-init": "draw rng.normal(size=(fan_in, fan_out)) / sqrt(fan_in), layer by layer, "
+                                       "from the rng given"},
+    },
+}
