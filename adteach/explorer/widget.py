@@ -551,6 +551,18 @@ class Explorer(widgets.VBox):
                 w.close()
         super().close()
 
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, plus a still picture (PNG) for viewers that cannot run it (see ``picture``)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            try:
+                from .picture import explorer_png
+                self._flush()
+                bundle["image/png"] = explorer_png(self)
+            except Exception:  # noqa: BLE001 - no renderer: the live widget and its text form still show
+                pass
+        return bundle
+
     def __repr__(self):
         at = ", ".join(f"{n}={_fmt(s.value)}" for n, s in self.sliders.items())
         return f"Explorer({_fname(self.f)}, {at}, mode={self.mode_toggle.value!r})"

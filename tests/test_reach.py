@@ -1,0 +1,228 @@
+"""Reach: pictures in every viewer, a publishable package, clear errors for missing extras.
+
+Real Graphviz (the embedded renderer and the system ``dot``), real PNG decoding (Pillow),
+real kernels and real subprocesses with a module hidden from them.
+"""
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import adteach as ad
+from adteach.drawing import cache
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n"
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def gw(x1, x2):
+    return (ad.sin(x1 / x2) + x1 / x2 - ad.exp(x2)) * (x1 / x2 - ad.exp(x2))
+
+
+def png_size(data):
+    from PIL import Image
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()  # decodes every pixel: a truncated or corrupt PNG fails here
+        return im.size
+
+
+def svg_size_px(svg):
+    """The size the SVG is shown at, in CSS pixels (Graphviz writes it in points, 96/72 px each)."""
+    m = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    return float(m.group(1)) * 96 / 72, float(m.group(2)) * 96 / 72
+
+
+def run(code, extra_env=None, cwd=ROOT, timeout=300):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8", **(extra_env or {})}
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+# =====================================================================================
+# 1. PNG everywhere
+# =====================================================================================
+@pytest.mark.parametrize("renderer", ["embedded", "system"])
+def test_drawing_offers_png_beside_svg_of_the_same_picture(renderer):
+    d = ad.draw(gw, 1.5, 0.5, renderer=renderer)
+    bundle = d._repr_mimebundle_()
+    assert sorted(bundle) == ["image/png", "image/svg+xml", "text/plain"]
+    assert bundle["image/png"].startswith(PNG) and bundle["image/png"] == d.png()
+    w, h = png_size(bundle["image/png"])
+    sw, sh = svg_size_px(bundle["image/svg+xml"])
+    assert abs(w - sw) <= 2 and abs(h - sh) <= 2  # shown at the same size as the SVG
+
+
+def test_embedded_png_is_the_same_bytes_in_every_process():
+    code = "import sys, adteach as ad, tests.test_reach as t; sys.stdout.write(ad.draw(t.gw, 1.5, 0.5).png().hex())"
+    first, second = (run(code, {"PYTHONHASHSEED": s}) for s in ("1", "2"))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout and bytes.fromhex(first.stdout).startswith(PNG)
+
+
+def test_png_differs_with_the_numbers_and_is_remembered_by_content():
+    cache.clear()
+    before = dict(cache.stats)
+    a, b = ad.draw(gw, 1.5, 0.5), ad.draw(gw, 1.7, 0.5)
+    assert a.png() != b.png()
+    assert a.png() == ad.draw(gw, 1.5, 0.5).png()  # same DOT text: no new Graphviz run
+    assert cache.stats["png_renders"] - before["png_renders"] == 2
+    assert cache.stats["png_hits"] - before["png_hits"] == 2
+
+
+def test_png_does_not_slow_the_svg_fast_path():
+    cache.clear()
+    for x in (1.5, 1.6):  # first sight of the shape, then the template is built
+        ad.draw(gw, x, 0.5)._repr_mimebundle_()
+    renders, fills = cache.stats["renders"], cache.stats["fills"]
+    ad.draw(gw, 1.9, 0.5).svg()
+    assert cache.stats["renders"] == renders and cache.stats["fills"] == fills + 1
+
+
+def test_mimebundle_include_exclude_and_svg_only_setting(monkeypatch):
+    import adteach.drawing as drawing
+    cache.clear()
+    d = ad.draw(gw, 2.5, 0.5)
+    before = cache.stats["png_renders"]
+    assert "image/png" not in d._repr_mimebundle_(exclude=["image/png"])
+    assert sorted(d._repr_mimebundle_(include=["image/png", "text/plain"])) == ["image/png", "text/plain"]
+    monkeypatch.setattr(drawing, "JUPYTER_FORMATS", ("svg",))
+    assert sorted(d._repr_mimebundle_()) == ["image/svg+xml", "text/plain"]
+    assert cache.stats["png_renders"] == before + 1  # only the one PNG that was asked for
+
+
+def test_digraph_shows_png_too():
+    from IPython.core.formatters import DisplayFormatter
+    data, _ = DisplayFormatter().format(ad.draw(gw, 1.5, 0.5).digraph)
+    assert data["image/png"].startswith(PNG) and "<svg" in data["image/svg+xml"]
+
+
+def test_render_like_graphviz(tmp_path, monkeypatch):
+    d = ad.draw(gw, 1.5, 0.5)
+    monkeypatch.chdir(tmp_path)
+    assert d.render(format="png") == "adteach.gv.png"  # graphviz's default name: name + ".gv"
+    assert (tmp_path / "adteach.gv").read_text() == d.source
+    assert (tmp_path / "adteach.gv.png").read_bytes() == d.png()
+    out = d.render("lesson.gv", directory=tmp_path / "figs", format="svg")
+    assert out == str(tmp_path / "figs" / "lesson.gv.svg") and Path(out).read_text() == d.svg()
+    out = d.render(outfile="pics/g.png", directory="build", cleanup=True)  # format from the suffix
+    assert out == os.path.join("build", "pics", "g.png") and Path(out).read_bytes() == d.png()
+    assert not (tmp_path / "build" / "pics" / "g.gv").exists()  # cleanup removed the source
+    assert d.render(outfile=tmp_path / "abs.svg") == str(tmp_path / "abs.svg")
+    assert (tmp_path / "abs.gv").read_text() == d.source
+    with pytest.raises(ValueError, match="format"):
+        d.render(outfile="nosuffix")
+    assert Path(d.render(format="pdf", renderer="system")).read_bytes().startswith(b"%PDF")
+    with pytest.raises(ValueError, match="embedded renderer writes"):
+        d.render(format="pdf", renderer="embedded")
+
+
+def test_view_opens_the_rendered_file_with_the_default_application(tmp_path, monkeypatch):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("xdg-open is the Linux viewer")
+    log = tmp_path / "opened.txt"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    opener = bin_dir / "xdg-open"  # the desktop's "open with the default application", recorded here
+    opener.write_text(f'#!/bin/sh\necho "$1" >> {log}\n')
+    opener.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    d = ad.draw(gw, 1.5, 0.5)
+    out = d.render(tmp_path / "g", format="png", view=True)
+    out2 = d.view(tmp_path / "h")
+    for _ in range(100):
+        if log.exists() and len(log.read_text().split()) == 2:
+            break
+        import time
+        time.sleep(0.05)
+    assert log.read_text().split() == [out, out2] and out2.endswith("h.svg")
+
+
+def test_pipe_and_save_in_png(tmp_path):
+    d = ad.draw(gw, 1.5, 0.5)
+    assert d.pipe("png") == d.png() and d.pipe(format="PNG").startswith(PNG)
+    assert d.pipe("svg", encoding="utf-8") == d.svg() and d.pipe() == d.svg().encode()
+    with pytest.raises(ValueError, match="binary"):
+        d.pipe("png", encoding="utf-8")
+    assert Path(d.save(tmp_path / "g.png")).read_bytes() == d.png()
+    with pytest.raises(ValueError, match="suffix"):
+        d.save(tmp_path / "g")
+
+
+def test_render_errors_name_the_format():
+    from adteach.drawing.render import RenderError, render
+    with pytest.raises(RenderError, match="as png"):
+        render("digraph { a -> }", "png", "embedded")
+    with pytest.raises(ValueError, match="format"):
+        render("digraph { a }", "png; rm -rf", "auto")
+
+
+def _explorer():
+    return ad.explore(gw, x1=(0.5, 2.5), x2=(0.25, 1.5), plot=False)
+
+
+def test_explorer_bundle_holds_a_picture_of_its_state():
+    from adteach.explorer.picture import explorer_dot
+    ex = _explorer()
+    ex.set(x1=2.0, x2=0.5)
+    ex.step = 3
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["image/png"].startswith(PNG)
+    dot = explorer_dot(ex)
+    # the parts in the order the live explorer shows them: the step control after the mode buttons,
+    # before the read-out and the graph
+    order = [dot.index(s) for s in ("Exploring gw(x1, x2)", ">x1<", ">x2<", "reverse mode (adjoints)",
+                                    ">play<", "step 3/10", "gw(2, 0.5) =", '"v-1" [')]
+    assert order == sorted(order)
+    assert "2</FONT>" in dot and "0.5</FONT>" in dot  # the slider values
+    w, h = png_size(bundle["image/png"])
+    gw_, gh = png_size(ad.draw(gw, 2.0, 0.5, step=3, title=False).png())
+    assert w >= gw_ and h > gh + 100  # the graph, with the controls above it
+    ex.mode = "forward"
+    ex.seed = "x2"
+    dot = explorer_dot(ex)
+    assert dot.index("seed x2&#x27; = 1") < dot.index(">play<") and "forward sweep" in dot
+    ex.close()
+
+
+def test_explorer_picture_when_f_is_undefined_there():
+    from adteach.explorer.picture import explorer_dot
+    ex = ad.explore(lambda x: ad.log(x), x=(-1.0, 1.0), plot=False)
+    ex.set(x=-0.5)
+    assert ex.error and "cannot be evaluated" in explorer_dot(ex)
+    assert ex._repr_mimebundle_()["image/png"].startswith(PNG)
+    ex.close()
+
+
+def test_nbval_skips_png_so_stored_png_cannot_break_the_lesson_checks():
+    from nbval.plugin import IPyNbFile
+    src = Path(sys.modules["nbval.plugin"].__file__).read_text()
+    assert "self.skip_compare + ('image/png', 'image/jpeg')" in src and IPyNbFile
+
+
+def _drawing_outputs(nb):
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "image/svg+xml" in data and "<adteach Drawing" in "".join(data.get("text/plain", "")):
+                yield "drawing", data
+            elif "application/vnd.jupyter.widget-view+json" in data and \
+                    "Explorer(" in "".join(data.get("text/plain", "")):
+                yield "explorer", data
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_stored_lesson_outputs_carry_png_beside_each_picture(lesson):
+    """Untrusted notebooks, GitHub and nbviewer show PNG: every stored drawing and explorer has one.
+
+    Fails until the lessons are re-executed after a change that adds pictures.
+    """
+    nb = json.loads(lesson.read_text(encoding="utf-8"))
+    found = list(_drawing_outputs(nb))
+    missing = [kind for kind, data in found if not "".join(data.get("image/png", "")).startswith("iVBORw0KGgo")]
+    assert found and not missing, f"{lesson.name}: {len(missing)} of {len(found)} pictures have no PNG ({missing})"
