@@ -226,3 +226,85 @@ def test_stored_lesson_outputs_carry_png_beside_each_picture(lesson):
     found = list(_drawing_outputs(nb))
     missing = [kind for kind, data in found if not "".join(data.get("image/png", "")).startswith("iVBORw0KGgo")]
     assert found and not missing, f"{lesson.name}: {len(missing)} of {len(found)} pictures have no PNG ({missing})"
+
+
+# =====================================================================================
+# 2. a package ready to publish
+# =====================================================================================
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory):
+    """`python -m build` (sdist, then the wheel built from that sdist) on a copy of this checkout."""
+    base = tmp_path_factory.mktemp("dist")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    src = base / "src"
+    for f in files:
+        if (ROOT / f).is_file():
+            (src / f).parent.mkdir(parents=True, exist_ok=True)
+            (src / f).write_bytes((ROOT / f).read_bytes())
+    out = subprocess.run([sys.executable, "-m", "build", "-o", str(base / "dist"), str(src)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return next((base / "dist").glob("*.whl")), next((base / "dist").glob("*.tar.gz")), base
+
+
+def test_wheel_ships_lessons_and_released_exercises_never_sources(dists):
+    import zipfile
+    wheel, _, _ = dists
+    names = zipfile.ZipFile(wheel).namelist()
+    lessons = sorted(n.split("/")[-1] for n in names if n.startswith("adteach/lessons/") and n.count("/") == 2)
+    assert lessons == sorted(p.name for p in LESSONS)
+    released = sorted(n.split("/")[-1] for n in names if n.startswith("adteach/lessons/exercises/"))
+    assert released == sorted([p.name for p in (ROOT / "exercises").glob("[0-9][0-9]_*.ipynb")] + ["README.md"])
+    assert not [n for n in names if "source" in n.split("/") or "BEGIN HIDDEN" in n]
+    for n in names:  # no solution or hidden test in any file of the wheel
+        if n.endswith(".ipynb"):
+            text = zipfile.ZipFile(wheel).read(n).decode()
+            assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text, n
+    packages = {str(p.parent.relative_to(ROOT)).replace(os.sep, "/") for p in (ROOT / "adteach").rglob("__init__.py")}
+    assert packages <= {n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")}  # none forgotten
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    assert "License-Expression: MIT" in meta and "Project-URL: Source" in meta and f"Version: {ad.__version__}" in meta
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+
+
+def test_sdist_holds_what_its_test_suite_needs(dists):
+    import tarfile
+    _, sdist, _ = dists
+    names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
+    for need in ("LICENSE", "pyproject.toml", "tests/conftest.py", "tests/test_reach.py", "notebooks/nbval_sanitize.cfg",
+                 "exercises/source/03_reverse_mode.ipynb", "binder/requirements.txt", "bench/bench_render.py"):
+        assert need in names, need
+    assert {p.name for p in LESSONS} <= {n.split("/")[-1] for n in names if n.startswith("notebooks/")}
+
+
+def test_twine_check_passes(dists):
+    wheel, sdist, _ = dists
+    out = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.count("PASSED") == 2, out.stdout + out.stderr
+
+
+def test_installed_wheel_copies_its_lessons_and_prints_how_to_open_them(dists, tmp_path):
+    wheel, _, base = dists
+    site = base / "site"
+    if not site.exists():
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                       check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import adteach; print(adteach.__file__)"], env=env,
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert where.stdout.startswith(str(site))  # the wheel's adteach, not this checkout's
+    version = subprocess.run([sys.executable, "-m", "adteach", "--version"], env=env, capture_output=True, text=True)
+    assert version.stdout.strip() == f"adteach {ad.__version__}"
+    out = subprocess.run([sys.executable, "-m", "adteach", "lessons", "my lessons"], env=env, capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    target = tmp_path / "my lessons"
+    assert sorted(p.name for p in target.glob("*.ipynb")) == sorted(p.name for p in LESSONS)
+    assert (target / "exercises" / "03_reverse_mode.ipynb").is_file() and not (target / "exercises" / "source").exists()
+    assert "jupyter lab 'my lessons/01_welcome.ipynb'" in out.stdout
+    (target / "01_welcome.ipynb").write_text("my work")
+    again = subprocess.run([sys.executable, "-m", "adteach", "lessons", "my lessons"], env=env, capture_output=True,
+                           text=True, cwd=tmp_path)
+    assert "kept" in again.stdout and (target / "01_welcome.ipynb").read_text() == "my work"  # never overwritten
