@@ -308,3 +308,67 @@ def test_installed_wheel_copies_its_lessons_and_prints_how_to_open_them(dists, t
     again = subprocess.run([sys.executable, "-m", "adteach", "lessons", "my lessons"], env=env, capture_output=True,
                            text=True, cwd=tmp_path)
     assert "kept" in again.stdout and (target / "01_welcome.ipynb").read_text() == "my work"  # never overwritten
+
+
+# =====================================================================================
+# 3. clear errors for missing extras (the module really hidden from a fresh interpreter)
+# =====================================================================================
+BLOCKER = '''
+import sys
+class _Hide:
+    """Makes these modules look uninstalled, as on a machine without the extra."""
+    hidden = {hidden!r}
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in self.hidden:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, _Hide())
+'''
+
+
+def hidden_env(tmp_path, *modules):
+    d = tmp_path / "hide"
+    d.mkdir(exist_ok=True)
+    (d / "sitecustomize.py").write_text(BLOCKER.format(hidden=set(modules)))
+    return {"PYTHONPATH": f"{d}{os.pathsep}{ROOT}"}
+
+
+def test_explore_without_ipywidgets_names_the_extra(tmp_path):
+    out = run("import adteach as ad\ntry:\n    ad.explore(lambda x: x * x, x=(0, 1))\n"
+              "except ModuleNotFoundError as e:\n    print(type(e).__name__, e.name, e)\n",
+              hidden_env(tmp_path, "ipywidgets"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("MissingExtra ipywidgets ad.explore needs ipywidgets")
+    assert 'pip install "adteach[widgets]"' in out.stdout and '%pip install "adteach[widgets]"' in out.stdout
+
+
+def test_explorer_without_matplotlib_works_with_no_plot_panel(tmp_path):
+    code = ("import adteach as ad, sys\nex = ad.explore(lambda x: x * x, x=(0.0, 2.0))\nex.set(x=1.5)\n"
+            "print(ex.value, ex.gradient, ex.png, 'matplotlib' in sys.modules)\n"
+            "print(ex.children[-2].value)\n")
+    out = run(code, hidden_env(tmp_path, "matplotlib"))
+    assert out.returncode == 0, out.stderr
+    first, note = out.stdout.splitlines()[:2]
+    assert first == "2.25 (3.0,) None False"
+    assert "no plot" in note and 'adteach[widgets]' in note
+
+
+def test_digraph_without_graphviz_names_the_extra_and_the_picture_still_shows(tmp_path):
+    code = ("import adteach as ad\nd = ad.draw(lambda x: ad.sin(x), 1.0)\nprint(sorted(d._repr_mimebundle_()))\n"
+            "try:\n    d.digraph\nexcept ModuleNotFoundError as e:\n    print(e)\n")
+    out = run(code, hidden_env(tmp_path, "graphviz"))
+    assert out.returncode == 0, out.stderr
+    bundle, message = out.stdout.splitlines()[:2]
+    assert bundle == "['image/png', 'image/svg+xml', 'text/plain']"  # the embedded renderer needs no graphviz
+    assert message.startswith("Drawing.digraph needs graphviz") and 'pip install "adteach[draw]"' in message
+
+
+def test_percent_explore_without_ipywidgets_in_a_real_kernel(tmp_path, monkeypatch):
+    import nbclient
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "%load_ext adteach\ndef f(x):\n    return x * x\n%explore f x=0:1")])
+    monkeypatch.setenv("PYTHONPATH", hidden_env(tmp_path, "ipywidgets")["PYTHONPATH"])  # the kernel inherits it
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("name") == "stderr")
+    assert text.startswith("UsageError: %explore needs the widget packages"), nb.cells[0].outputs  # IPython prints it
+    assert '%pip install "adteach[widgets]"' in text and "Traceback" not in text

@@ -30,9 +30,10 @@ from ..tape import Var, graph_nodes
 from ..trace import Trace, evaluate
 from . import cache
 from .dot import PALETTE, dot_parts, fixed
-from .render import RenderError, RendererUnavailable, available_renderers, render, render_png, render_svg
+from .render import RenderError, RendererUnavailable, available_renderers, render_png, render_svg
+from .render import render as _render_as  # not bound as `render`: that name is the submodule
 
-__all__ = ["draw", "Drawing", "GraphTooLarge", "MAX_NODES", "fixed", "PALETTE", "render",
+__all__ = ["draw", "Drawing", "GraphTooLarge", "MAX_NODES", "fixed", "PALETTE",
            "render_svg", "render_png", "available_renderers", "RendererUnavailable", "RenderError"]
 
 #: Graphs with more nodes than this are not drawn (Graphviz would take long, and nobody
@@ -203,11 +204,8 @@ class Drawing:
     def digraph(self):
         """A ``graphviz.Digraph`` holding this drawing (built on first use; changes to it show in the picture)."""
         if self._digraph is None:
-            try:
-                import graphviz
-            except ImportError as exc:
-                raise ImportError('Drawing.digraph needs the graphviz package: pip install "adteach[draw]"',
-                                  name="graphviz") from exc
+            from ..extras import require
+            graphviz = require("graphviz", "Drawing.digraph")
             body = self._source[self._source.index("\n") + 1:-2]
             self._digraph = _digraph_class(graphviz)(_GRAPH_NAME, body=body.splitlines(keepends=True))
         return self._digraph
@@ -240,7 +238,7 @@ class Drawing:
         elif format == "png":
             data = self.png(renderer)
         else:
-            data = render(self.source, format, renderer or self.renderer)
+            data = _render_as(self.source, format, renderer or self.renderer)
             data = data.encode("utf-8") if isinstance(data, str) else data
         if encoding is None:
             return data

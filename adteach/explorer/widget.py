@@ -258,7 +258,11 @@ class Explorer(widgets.VBox):
         from .plots import make_panel
 
         ranges = [(s.min, s.max) for s in self.sliders.values()]
-        self._panel = make_panel(self.f, self.names, ranges)
+        try:
+            self._panel = make_panel(self.f, self.names, ranges)
+        except ImportError as exc:  # no matplotlib (or Pillow): the explorer works without its plot
+            from ..extras import hint
+            self._plot_note = f"(no plot: {hint(exc.name) or exc})"
 
     # --- requests and frames ------------------------------------------------------------
     def _changed(self, change=None):
