@@ -372,3 +372,38 @@ def test_percent_explore_without_ipywidgets_in_a_real_kernel(tmp_path, monkeypat
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("name") == "stderr")
     assert text.startswith("UsageError: %explore needs the widget packages"), nb.cells[0].outputs  # IPython prints it
     assert '%pip install "adteach[widgets]"' in text and "Traceback" not in text
+
+
+# =====================================================================================
+# 4. platforms: graphviz-pure only where it publishes wheels
+# =====================================================================================
+# PyPI's files for graphviz-pure 0.2.2 (checked with pip download --only-binary=:all: --platform ...):
+# wheels for manylinux/musllinux x86_64 and aarch64, macOS x86_64 and arm64, Windows amd64 and arm64; no sdist.
+WHEELS = {("linux", "x86_64"), ("linux", "aarch64"), ("darwin", "x86_64"), ("darwin", "arm64"),
+          ("win32", "AMD64"), ("win32", "ARM64")}
+NO_WHEEL = {("linux", "armv7l"), ("linux", "ppc64le"), ("linux", "s390x"), ("linux", "i686"), ("win32", "x86"),
+            ("freebsd14", "amd64"), ("linux", "riscv64")}
+
+
+def _draw_requirements():
+    import tomllib
+    from packaging.requirements import Requirement
+    return [Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+            ["optional-dependencies"]["draw"]]
+
+
+@pytest.mark.parametrize("platform", sorted(WHEELS | NO_WHEEL))
+def test_draw_extra_asks_for_graphviz_pure_only_where_it_has_wheels(platform):
+    env = {"sys_platform": platform[0], "platform_machine": platform[1], "extra": "draw"}
+    wanted = {r.name for r in _draw_requirements() if r.marker is None or r.marker.evaluate(env)}
+    assert "graphviz" in wanted  # pure Python: everywhere
+    assert ("graphviz-pure" in wanted) == (platform in WHEELS)
+
+
+def test_marker_agrees_with_this_machine():
+    import platform as pf
+    from importlib import metadata
+    req = next(r for r in _draw_requirements() if r.name == "graphviz-pure")
+    assert req.marker.evaluate() == ((sys.platform, pf.machine()) in WHEELS)
+    if req.marker.evaluate():
+        assert metadata.version("graphviz-pure") == str(req.specifier).lstrip("=")
