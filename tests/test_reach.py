@@ -407,3 +407,27 @@ def test_marker_agrees_with_this_machine():
     assert req.marker.evaluate() == ((sys.platform, pf.machine()) in WHEELS)
     if req.marker.evaluate():
         assert metadata.version("graphviz-pure") == str(req.specifier).lstrip("=")
+
+
+# =====================================================================================
+# 7. static export: a lesson as one HTML page
+# =====================================================================================
+def test_lesson_exports_to_html_with_widget_state_and_drawings(tmp_path):
+    lesson = ROOT / "notebooks" / "05_reverse_mode.ipynb"
+    out = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--embed-images",
+                          "--output-dir", str(tmp_path), str(lesson)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    page = (tmp_path / "05_reverse_mode.html").read_text(encoding="utf-8")
+    nb = json.loads(lesson.read_text(encoding="utf-8"))
+    state = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', page, re.S)
+    assert state, "no widget state in the page"
+    models = json.loads(state.group(1))["state"]
+    assert set(nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]) == set(models)
+    assert 'type="application/vnd.jupyter.widget-view+json"' in page
+    drawings = [d for kind, d in _drawing_outputs(nb) if kind == "drawing"]
+    import base64
+    images = [base64.b64decode(m).decode("utf-8", "replace")
+              for m in re.findall(r'data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)', page)]
+    inline = [m for m in images if "<title>adteach</title>" in m] + re.findall(r"<svg\b.*?<title>adteach</title>", page, re.S)
+    assert drawings and len(inline) >= len(drawings)  # every drawing in the page itself, no file beside it
+    assert "adteach" in page and "MathJax" in page
