@@ -1,5 +1,6 @@
 """The ``adteach`` command line.
 
+    adteach lessons [DIR] [--force]
     adteach release [SOURCE ...] [-o DIR] [--check]
     adteach release --student-dir DIR [--course ROOT]
     adteach grade SOURCE SUBMISSION ... --report DIR [--roster CSV] [--lms canvas|moodle] [--jobs N] ...
@@ -12,15 +13,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adteach",
-        description="adteach: automatic differentiation for teaching (exercise release and grading).",
+        description="adteach: automatic differentiation for teaching (lessons, exercise release and grading).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
+    sub = _add_version_and_lessons(parser)
 
     rel = sub.add_parser(
         "release",
@@ -92,6 +93,74 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="no progress bar (default: shown when stderr is a terminal)")
     gr.add_argument("-q", "--quiet", action="store_true", help="do not print the score table")
     return parser
+
+
+# --- adteach --version and adteach lessons ------------------------------------------------
+def _add_version_and_lessons(parser):
+    """Add ``--version`` and the ``lessons`` subcommand; return the subparsers for the others."""
+    from . import __version__
+
+    parser.add_argument("-V", "--version", action="version", version=f"adteach {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    les = sub.add_parser(
+        "lessons",
+        help="copy the lesson notebooks and the exercises to a folder, to open them in Jupyter",
+        description=("Copy the ten lesson notebooks (and the student exercises, into DIR/exercises) out of "
+                     "the installed package, then print the command that opens lesson 1. Files already "
+                     "in DIR are kept (your work is never overwritten) unless --force is given."),
+    )
+    les.add_argument("directory", nargs="?", default="adteach-lessons", metavar="DIR",
+                     help="where to put them (default: ./adteach-lessons; made if missing)")
+    les.add_argument("--force", action="store_true", help="overwrite files that are already there")
+    return sub
+
+
+def _lesson_sources():
+    """(the lessons' folder, the released exercises' folder): in the wheel, or in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for lessons, exercises in ((here / "lessons", here / "lessons" / "exercises"),
+                               (here.parent / "notebooks", here.parent / "exercises")):
+        if any(lessons.glob("[0-9][0-9]_*.ipynb")):
+            return lessons, exercises
+    return None, None
+
+
+def _cmd_lessons(args) -> int:
+    import shlex
+    import shutil
+    from importlib.util import find_spec
+
+    lessons, exercises = _lesson_sources()
+    if lessons is None:
+        print("adteach lessons: this installation holds no lesson notebooks (an incomplete install?); "
+              'reinstall with: pip install --force-reinstall "adteach[lessons]"', file=sys.stderr)
+        return 2
+    target = Path(args.directory)
+    plan = [(f, target / f.name) for f in sorted(lessons.glob("[0-9][0-9]_*.ipynb"))]
+    plan += [(f, target / "exercises" / f.name) for f in sorted(exercises.glob("[0-9][0-9]_*.ipynb"))]
+    plan += [(f, target / "exercises" / f.name) for f in [exercises / "README.md"] if f.is_file()]
+    copied, kept = 0, []
+    try:
+        for src, dst in plan:
+            if dst.exists() and not args.force:
+                kept.append(dst)
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            copied += 1
+    except OSError as exc:
+        print(f"adteach lessons: cannot write to {target}: {exc}", file=sys.stderr)
+        return 2
+    print(f"copied {copied} file(s) to {target}" + (f" ({len(kept)} already there, kept: --force replaces them)"
+                                                     if kept else ""))
+    first = target / plan[0][1].name
+    if find_spec("jupyterlab") is None:
+        print('JupyterLab is not installed here; first run:  pip install "adteach[lessons]"')
+    quote = shlex.quote if sys.platform != "win32" else (lambda s: f'"{s}"' if " " in s else s)
+    print("Open lesson 1 with:")
+    print(f"    jupyter lab {quote(str(first))}")
+    return 0
 
 
 def _cmd_release(args) -> int:
@@ -212,6 +281,8 @@ def _cmd_grade(args) -> int:
 def main(argv=None) -> int:
     """Entry point of the ``adteach`` console script and ``python -m adteach``."""
     args = _build_parser().parse_args(argv)
+    if args.command == "lessons":
+        return _cmd_lessons(args)
     if args.command == "release":
         return _cmd_release(args)
     if args.command == "grade":

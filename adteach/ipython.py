@@ -109,12 +109,6 @@ CELL_FILENAME = "<%%trace cell>"
 
 _STATE_ATTR = "_adteach_extension_state"
 
-#: Which pip extra provides each optional module.
-_EXTRAS = {
-    "graphviz": "draw", "graphviz_pure": "draw",
-    "ipywidgets": "widgets", "matplotlib": "widgets", "traitlets": "widgets",
-    "widgetsnbextension": "widgets", "jupyterlab_widgets": "widgets",
-}
 
 _MAX_VAR_NODES = 200   # a Var's rich display traces graphs up to this size
 _MAX_VAR_ROWS = 20     # ... and prints the trace as text up to this many rows
@@ -534,12 +528,9 @@ class TraceResult:
 
 
 def _missing_hint(exc):
-    """A pip command for an ImportError of an optional dependency, or None."""
-    name = (getattr(exc, "name", None) or "").split(".")[0]
-    extra = _EXTRAS.get(name)
-    if extra is None:
-        return None
-    return f'{name} is not installed: pip install "adteach[{extra}]" (in a notebook: %pip install "adteach[{extra}]")'
+    """A pip command for an ImportError of an optional dependency, or None (see ``adteach.extras``)."""
+    from .extras import hint
+    return hint(getattr(exc, "name", None))
 
 
 def _draw_function():

@@ -6,6 +6,8 @@ Both are timed here and now, through adteach.drawing.render.render_svg, on
   - a 10-node graph whose nodes are HTML-like tables (like adteach's drawings), and
   - a 200-node graph of record nodes (a binary tree plus cross edges).
 Prints the median time of each after warm-up, and system/embedded as the ratio.
+Then the cost of the PNG a drawing adds to its mime bundle (for viewers that cannot
+show SVG): PNG against SVG of the same lesson drawing, both with the embedded renderer.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adteach.drawing.render import available_renderers, render_svg  # noqa: E402
+from adteach.drawing.render import available_renderers, render_png, render_svg  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 
@@ -44,13 +46,13 @@ def big_graph(n: int = 200) -> str:
     return "\n".join(lines + ["}"])
 
 
-def median_ms(source: str, renderer: str, repeat: int) -> float:
+def median_ms(source: str, renderer: str, repeat: int, fn=render_svg) -> float:
     for _ in range(3):  # warm-up: find the program, fill the OS file cache
-        render_svg(source, renderer)
+        fn(source, renderer)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        render_svg(source, renderer)
+        fn(source, renderer)
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
 
@@ -72,6 +74,16 @@ def main() -> None:
             print(f"{label:<26}{emb:>9.2f} ms{sys_ms:>10.2f} ms{sys_ms / emb:>13.2f}x")
         else:
             print(f"{label:<26}{emb:>9.2f} ms{'n/a':>13}{'n/a':>14}")
+
+    import adteach as ad
+    lesson = ad.draw(lambda x1, x2: (ad.sin(x1 / x2) + x1 / x2 - ad.exp(x2)) * (x1 / x2 - ad.exp(x2)),
+                     1.5, 0.5).source
+    repeat = 10 if QUICK else 30
+    svg_ms = median_ms(lesson, "embedded", repeat)
+    png_ms = median_ms(lesson, "embedded", repeat, render_png)
+    size = len(render_png(lesson, "embedded"))
+    print(f"\nlesson drawing (11 nodes), embedded: SVG {svg_ms:.1f} ms, PNG {png_ms:.1f} ms "
+          f"({png_ms / svg_ms:.1f}x SVG; {size / 1024:.0f} KB): a drawing's display costs SVG + PNG once")
 
 
 if __name__ == "__main__":

@@ -79,3 +79,16 @@ def test_every_lesson_runs_in_the_binder_environment(binder_env):
         cells = json.loads((out_dir / nb.name).read_text())["cells"]
         errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors, (nb.name, errors[:1])
+
+
+def test_lessons_are_trusted_and_the_news_notification_is_off(binder_env):
+    py, env, base = binder_env
+    prefix = Path(py).parent.parent
+    overrides = json.loads((prefix / "share/jupyter/lab/settings/overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    code = ("import nbformat, sys\nfrom nbformat.sign import NotebookNotary\nn = NotebookNotary()\n"
+            "print(all(n.check_signature(nbformat.read(p, 4)) for p in sys.argv[1:]))")
+    # postBuild ran with this machine's Jupyter data dir (as on Binder, the user's): the signatures are there
+    out = subprocess.run([str(py), "-c", code, *map(str, LESSONS)], capture_output=True, text=True,
+                         env=dict(os.environ))
+    assert out.stdout.strip() == "True", out.stderr

@@ -73,7 +73,7 @@ def test_solutions_score_full_marks_and_stubs_score_zero(tmp_path):
         solution_copy = tmp_path / f"{name}_solution.ipynb"
         shutil.copy(src, solution_copy)
         report = grade(src, [solution_copy, stub], tmp_path / f"report_{name}", jobs=2, timeout=60)
-        results = report["submissions"]
+        results = {res["path"]: res for res in report["submissions"].values()}  # keyed by student; each keeps its path
         sol, rel = results[str(solution_copy)], results[str(stub)]
         assert sol["status"] == "graded" and sol["score"] == sol["max_score"] > 0, (name, sol)
         assert rel["status"] == "graded" and rel["score"] == 0, (name, rel)

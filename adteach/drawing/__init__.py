@@ -26,6 +26,8 @@ Nothing here needs a system Graphviz: the picture is made by ``adteach.drawing.r
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..notation import zoom as _zoom
@@ -34,10 +36,11 @@ from ..tape import Var, graph_nodes
 from ..trace import Trace, evaluate
 from . import cache
 from .dot import PALETTE, dot_parts, fixed
-from .render import RenderError, RendererUnavailable, available_renderers, render_svg
+from .render import RenderError, RendererUnavailable, available_renderers, render_png, render_svg
+from .render import render as _render_as  # not bound as `render`: that name is the submodule
 
 __all__ = ["draw", "Drawing", "GraphTooLarge", "MAX_NODES", "fixed", "PALETTE",
-           "render_svg", "available_renderers", "RendererUnavailable", "RenderError"]
+           "render_svg", "render_png", "available_renderers", "RendererUnavailable", "RenderError"]
 
 #: Graphs with more nodes than this are not drawn (Graphviz would take long, and nobody
 #: can read the picture); pass ``max_nodes=`` to draw them anyway.
@@ -114,6 +117,43 @@ def _check_size(n, max_nodes):
 
 _DIGRAPH = None
 
+#: What a drawing offers Jupyter besides its text form: SVG (sharp, shown by trusted notebooks)
+#: and PNG (shown where SVG is not: untrusted notebooks, GitHub, nbviewer, e-mail, ...).
+#: ``adteach.drawing.JUPYTER_FORMATS = ("svg",)`` leaves the PNG out (smaller notebooks).
+JUPYTER_FORMATS = ("svg", "png")
+_MIME = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def _wanted(mime, include, exclude):
+    return mime in _MIME.values() and (include is None or mime in include) and not (exclude and mime in exclude)
+
+
+def _pictures(svg, png, include=None, exclude=None):
+    """The mime bundle of a picture: SVG (must succeed) and PNG (left out if it fails) as chosen."""
+    bundle = {}
+    mimes = [_MIME[f] for f in JUPYTER_FORMATS if f in _MIME]
+    if _wanted("image/svg+xml", include, exclude) and "image/svg+xml" in mimes:
+        bundle["image/svg+xml"] = svg()
+    if _wanted("image/png", include, exclude) and "image/png" in mimes:
+        try:
+            bundle["image/png"] = png()
+        except (RenderError, RendererUnavailable):  # a dot without PNG support: the SVG still shows
+            pass
+    return bundle
+
+
+def _open_in_viewer(path):
+    """Open ``path`` with the platform's default application, as ``graphviz``'s ``view=True`` does."""
+    import subprocess
+    import sys
+
+    if sys.platform == "darwin":
+        subprocess.Popen(["open", path])
+    elif sys.platform.startswith("win"):
+        os.startfile(os.path.normpath(path))  # noqa: S606 - opening the user's own file is the point
+    else:
+        subprocess.Popen(["xdg-open", path])
+
 
 def _digraph_class(graphviz):
     """A ``graphviz.Digraph`` that Jupyter shows with adteach's renderers (no system Graphviz needed)."""
@@ -123,10 +163,12 @@ def _digraph_class(graphviz):
             __doc__ = _digraph_class.__doc__
 
             def _repr_mimebundle_(self, include=None, exclude=None, **_):
+                source = self.source
                 try:
-                    return {"image/svg+xml": cache.svg_for([self.source], [])}
+                    return _pictures(lambda: cache.svg_for([source], []), lambda: cache.png_for(source),
+                                     include, exclude)
                 except Exception as exc:  # noqa: BLE001 - never a traceback in a notebook
-                    return {"text/plain": f"The graph could not be drawn: {exc}\n\n{self.source}"}
+                    return {"text/plain": f"The graph could not be drawn: {exc}\n\n{source}"}
         _DIGRAPH = Digraph
     return _DIGRAPH
 
@@ -138,7 +180,10 @@ class Drawing:
     ``svg()``   the picture as SVG text
     ``digraph`` a ``graphviz.Digraph`` with this source, for everything the graphviz package does
     ``n_steps`` how many steps the sweep has; ``at_step(k)`` draws it after k of them
-    ``save(path)`` writes the picture (.svg) or the source (.dot, .gv)
+    ``png()``   the picture as PNG bytes (Jupyter gets both: PNG is what untrusted notebooks,
+                GitHub and nbviewer show)
+    ``save(path)`` writes the picture (.svg, .png) or the source (.dot, .gv)
+    ``render()``, ``view()``, ``pipe()`` as for ``graphviz.Digraph`` (format "svg" or "png")
 
     Unknown attributes are passed on to ``digraph`` (``g.attr(rankdir="TB")``), as for torchviz.
     """
@@ -169,11 +214,8 @@ class Drawing:
     def digraph(self):
         """A ``graphviz.Digraph`` holding this drawing (built on first use; changes to it show in the picture)."""
         if self._digraph is None:
-            try:
-                import graphviz
-            except ImportError as exc:
-                raise ImportError('Drawing.digraph needs the graphviz package: pip install "adteach[draw]"',
-                                  name="graphviz") from exc
+            from ..extras import require
+            graphviz = require("graphviz", "Drawing.digraph")
             body = self._source[self._source.index("\n") + 1:-2]
             self._digraph = _digraph_class(graphviz)(_GRAPH_NAME, body=body.splitlines(keepends=True))
         return self._digraph
@@ -191,40 +233,92 @@ class Drawing:
             return cache.svg_for(self._literals, self._numbers, renderer)
         return cache.svg_for([source], [], renderer)
 
-    def save(self, path) -> str:
-        """Write the picture to ``path``: SVG for .svg, the DOT source for .dot or .gv. Returns the path."""
-        path = str(path)
-        if path.endswith((".dot", ".gv")):
-            text = self.source
-        elif path.endswith(".svg"):
-            text = self.svg()
+    def png(self, renderer=None) -> bytes:
+        """The picture as PNG bytes (96 dpi, the size the SVG is shown at; remembered by content)."""
+        return cache.png_for(self.source, renderer or self.renderer)
+
+    def pipe(self, format="svg", encoding=None, renderer=None):
+        """Like ``graphviz.Digraph.pipe``: the picture as bytes, or as text with ``encoding`` (SVG).
+
+        ``format`` "svg" or "png" (any renderer); other Graphviz formats need a system ``dot``.
+        """
+        format = (format or "svg").lower()
+        if format == "svg":
+            data = self.svg(renderer).encode("utf-8")
+        elif format == "png":
+            data = self.png(renderer)
         else:
-            raise ValueError(f"save: {path!r} should end in .svg, .dot or .gv (only SVG can be drawn here; "
-                             "a browser or Inkscape converts it to PNG or PDF)")
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            data = _render_as(self.source, format, renderer or self.renderer)
+            data = data.encode("utf-8") if isinstance(data, str) else data
+        if encoding is None:
+            return data
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            raise ValueError(f"pipe: {format} is binary and cannot be decoded as {encoding}; "
+                             "call pipe(format) without encoding for bytes") from None
+
+    def save(self, path) -> str:
+        """Write the picture to ``path``: SVG for .svg, PNG for .png, the DOT source for .dot or .gv.
+
+        Other suffixes (.pdf, .jpg, ...) are drawn by Graphviz in that format. Returns the path.
+        """
+        path = os.fspath(path)
+        suffix = os.path.splitext(path)[1].lower().lstrip(".")
+        if not suffix:
+            raise ValueError(f"save: {path!r} needs a suffix saying what to write: .svg or .png for the "
+                             "picture, .dot or .gv for its source (or a Graphviz format such as .pdf)")
+        if suffix in ("dot", "gv"):
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(self.source)
+        else:
+            data = self.pipe(suffix)
+            with open(path, "wb") as fh:
+                fh.write(data)
         return path
 
-    def render(self, filename="graph", format="svg", **_ignored) -> str:
-        """Like ``graphviz.Digraph.render`` but with adteach's renderers: writes ``filename.svg``."""
-        if format != "svg":
-            raise ValueError(f"render: only format='svg' is available without a system Graphviz, not {format!r}")
-        return self.save(filename if filename.endswith(".svg") else filename + ".svg")
+    def render(self, filename=None, directory=None, view=False, cleanup=False, format=None, renderer=None,
+               *, outfile=None, **_ignored) -> str:
+        """Like ``graphviz.Digraph.render``: save the DOT source and draw it; return the picture's path.
 
-    def view(self, filename="graph"):
-        """Like ``graphviz.Digraph.view``: write ``filename.svg`` and open it in the web browser."""
-        import webbrowser
+        filename   the source file (default "adteach.gv"); the picture is ``filename + "." + format``
+        directory  the folder for both (made if missing)
+        outfile    the picture's path instead (its suffix gives the format); the source goes beside it
+        format     "svg" (the default here; graphviz's is pdf, which needs a system ``dot``) or "png", ...
+        view       open the picture with the default application (``xdg-open``, ``open``, ``startfile``)
+        cleanup    delete the source file afterwards
+        renderer   adteach's renderer: "auto", "embedded" or "system" (default: the drawing's)
+        """
         from pathlib import Path
-        path = self.render(filename)
-        webbrowser.open(Path(path).resolve().as_uri())
-        return path
 
-    def pipe(self, format="svg", encoding=None):
-        """Like ``graphviz.Digraph.pipe``: the SVG as bytes (or text with ``encoding``)."""
-        if format != "svg":
-            raise ValueError(f"pipe: only format='svg' is available without a system Graphviz, not {format!r}")
-        svg = self.svg()
-        return svg if encoding else svg.encode("utf-8")
+        base = Path(directory) if directory is not None else Path()
+        if outfile is not None:
+            outfile = Path(outfile)
+            inferred = outfile.suffix.lower().lstrip(".")
+            if not format and not inferred:
+                raise ValueError(f"render: cannot tell the format from outfile {os.fspath(outfile)!r} "
+                                 "(no suffix): give format='svg' or 'png', or an outfile such as graph.png")
+            format = format or inferred
+            out = base / outfile
+            source = base / filename if filename is not None else out.with_suffix(".gv")
+        else:
+            format = format or "svg"
+            source = base / (filename if filename is not None else f"{_GRAPH_NAME}.gv")
+            out = source.with_name(f"{source.name}.{format.lower()}")
+        data = self.pipe(format, renderer=renderer)  # first: a failure leaves no half-written files
+        for p in {source.parent, out.parent}:
+            p.mkdir(parents=True, exist_ok=True)
+        source.write_text(self.source, encoding="utf-8")
+        out.write_bytes(data)
+        if cleanup:
+            source.unlink()
+        if view:
+            _open_in_viewer(os.fspath(out))
+        return os.fspath(out)
+
+    def view(self, filename=None, directory=None, cleanup=False, format=None, **kwargs):
+        """Like ``graphviz.Digraph.view``: ``render(..., view=True)``."""
+        return self.render(filename, directory, view=True, cleanup=cleanup, format=format, **kwargs)
 
     # --- display in Jupyter: never a traceback ---------------------------------------------
     def _fallback(self, exc):
@@ -233,7 +327,7 @@ class Drawing:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         try:
-            return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
+            return {**_pictures(self.svg, self.png, include, exclude), "text/plain": repr(self)}
         except Exception as exc:  # noqa: BLE001 - a missing renderer must not become a traceback
             return {"text/plain": self._fallback(exc)}
 

@@ -15,6 +15,11 @@ same width, ``#7#0000000``):
 
 Identical DOT texts are also remembered (a small LRU), so showing the same drawing
 twice renders it once.
+
+PNG (``png_for``, for viewers that cannot show SVG) has no such fast path: its
+numbers are pixels, so every new DOT text is one Graphviz run (about 50 ms). Its
+PNGs are remembered by DOT text in their own LRU, so the SVG fast path above is
+not slowed down by them, and showing the same drawing again costs nothing.
 """
 from __future__ import annotations
 
@@ -22,17 +27,19 @@ import re
 import threading
 from collections import OrderedDict
 
-from .render import render_svg
+from .render import render_png, render_svg
 
-__all__ = ["svg_for", "clear", "stats"]
+__all__ = ["svg_for", "png_for", "clear", "stats"]
 
 MAX_SVGS = 32     # finished SVGs remembered by DOT text
 MAX_SHAPES = 64   # graph shapes remembered (with their template once built)
+MAX_PNGS = 16     # finished PNGs remembered by DOT text
 
 _svgs: OrderedDict = OrderedDict()
 _shapes: OrderedDict = OrderedDict()
+_pngs: OrderedDict = OrderedDict()
 _lock = threading.Lock()
-stats = {"renders": 0, "fills": 0, "hits": 0}
+stats = {"renders": 0, "fills": 0, "hits": 0, "png_renders": 0, "png_hits": 0}
 _HOLDER = re.compile(r"#(\d+)#")
 _SPACES = re.compile(r"(?<= ) ")
 
@@ -42,6 +49,7 @@ def clear():
     with _lock:
         _svgs.clear()
         _shapes.clear()
+        _pngs.clear()
 
 
 def _render(dot, renderer):
@@ -55,6 +63,16 @@ def _remember(cache, key, value, limit):
         cache.move_to_end(key)
         while len(cache) > limit:
             cache.popitem(last=False)
+
+
+def _lookup(cache, key, hit):
+    """The remembered value for key (marked as recently used and counted as a ``hit``), or None."""
+    with _lock:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+            stats[hit] += 1
+        return value
 
 
 def _join(literals, numbers):
@@ -102,15 +120,24 @@ def svg_for(literals, numbers, renderer="auto"):
     """The SVG of the DOT ``literals[0] + numbers[0] + literals[1] + ...`` (see the module docstring)."""
     dot = _join(literals, numbers)
     key = (renderer, dot)
-    with _lock:
-        svg = _svgs.get(key)
-        if svg is not None:
-            _svgs.move_to_end(key)
-            stats["hits"] += 1
-            return svg
+    svg = _lookup(_svgs, key, "hits")
+    if svg is not None:
+        return svg
     svg = _from_layout(literals, numbers, renderer, dot)
     _remember(_svgs, key, svg, MAX_SVGS)
     return svg
+
+
+def png_for(dot, renderer="auto"):
+    """The PNG bytes of the DOT text ``dot`` (remembered by content; see the module docstring)."""
+    key = (renderer, dot)
+    png = _lookup(_pngs, key, "png_hits")
+    if png is not None:
+        return png
+    stats["png_renders"] += 1
+    png = render_png(dot, renderer)
+    _remember(_pngs, key, png, MAX_PNGS)
+    return png
 
 
 def _from_layout(literals, numbers, renderer, dot):

