@@ -7,11 +7,18 @@ for the seed direction) and its adjoint (reverse mode, for the output seed 1):
 
     A. Griewank and A. Walther, Evaluating Derivatives, 2nd ed., SIAM 2008, ch. 1.
 
-A ``Trace`` also knows the *steps* of both sweeps, so drawings and widgets can show
-the state after k steps (``forward_state(k)``, ``reverse_state(k)``), and the local
-partial derivative on every edge. The graph drawings and the explorer are built on it.
-Both sweeps have one step per operation: at step 0 only the seeds are known (the
-inputs' tangents, the output's adjoint), step k computes the k-th operation.
+A ``Trace`` holds the two things every picture of the computation reads, computed once:
+
+* ``edges``, the edge table (``adteach.edges``): the local partial derivative on every
+  edge, written ("cos(v0)") and evaluated;
+* ``sweep(mode)``, the forward or reverse sweep as a ``Sweep``: its ``steps`` (one per
+  operation, in the order the sweep processes them), ``n_steps``, and ``state(k)``, the
+  ``SweepState`` after k steps (what is known, the node of step k, the term each edge has
+  sent). At step 0 only the seeds are known (the inputs' tangents, the output's
+  adjoint); step k processes the k-th operation.
+
+The drawings (``ad.draw(..., step=k)``) and the explorer's step control read these and
+re-derive nothing: a sweep run once is replayed, never recomputed another way.
 
 Names are kept in ASCII as keys (``t["v-1"]``, ``Edge.label == "cos(v0)"``); the text,
 HTML and LaTeX forms are written with ``adteach.notation`` (v₋₁, v̄₆, v̇₆, ``v_{-1}``).
@@ -29,12 +36,14 @@ import numpy as np
 
 from . import notation
 from . import primitives as P
+from .edges import Edge
+from .edges import table as _edge_table
 from .forward import Dual
 from .primitives import ADError
 from .tape import Var, _as_value, _local_vjp, backprop, graph_nodes
 from .transforms import _param_names, recording
 
-__all__ = ["trace", "Trace", "Row", "Edge", "evaluate"]
+__all__ = ["trace", "Trace", "Row", "Edge", "Sweep", "SweepState", "evaluate"]
 
 MAX_ROWS_SHOWN = 40  # longer traces are shown with the middle elided
 
@@ -50,15 +59,6 @@ class Row:
     tangent: Any
     adjoint: Any
     node: Any = None
-
-
-@dataclass(frozen=True)
-class Edge:
-    parent: str      # trace name of the input node
-    child: str       # trace name of the operation node
-    index: int       # which input of the child
-    label: str       # the partial derivative written symbolically, e.g. "cos(v1)"
-    partial: Any     # its value (None for structural operations such as sum or matmul)
 
 
 _num = notation.number
@@ -109,12 +109,10 @@ class Trace:
         self.adjoints = {n: adj.get(n, np.zeros_like(n.value) if np.ndim(n.value) else 0.0) for n in self.nodes}
 
         self.rows = [self._row(n) for n in self.nodes]
-        self.edges = [e for n in ops for e in self._edges(n)]
+        self.edges = _edge_table(ops, self.names)  # the one edge table (adteach.edges)
+        self._sweeps = {}
 
     # --- building rows and edges -------------------------------------------------
-    def _ref(self, p):
-        return self.names[p] if type(p) is Var else _num(p)
-
     def expr(self, node, latex=False):
         """The operation of a node written with the names of its inputs."""
         if node.prim is None:
@@ -129,24 +127,6 @@ class Trace:
         label = self.labels.get(node, "") if node.prim is None else (self.output_label if node is self.output else "")
         return Row(self.names[node], label, node.op, self.expr(node), self.expr(node, latex=True),
                    node.value, self.tangents[node], self.adjoints[node], node)
-
-    def _edges(self, node):
-        inputs = [p.value if type(p) is Var else p for p in node.parents]
-        for i, p in enumerate(node.parents):
-            if type(p) is not Var:
-                continue
-            prim = node.prim
-            refs = [self._ref(q) for q in node.parents]
-            label = notation.edge_label(prim.name, i, prim.labels[i], refs) if i < len(prim.labels) else "1"
-            if prim.vjp is not None:
-                partial = None
-            elif prim.partials[i] is P.ONE:
-                partial = 1.0
-            elif prim.partials[i] is P.MINUS_ONE:
-                partial = -1.0
-            else:
-                partial = prim.partials[i](*inputs, node.value)
-            yield Edge(self.names[p], self.names[node], i, label, partial)
 
     # --- results -----------------------------------------------------------------
     @property
@@ -174,65 +154,47 @@ class Trace:
         raise KeyError(f"no node {name!r} in this trace (it has {self.rows[0].name} to {self.rows[-1].name})")
 
     # --- step-through ---------------------------------------------------------------
-    @property
-    def forward_order(self):
-        """Trace names in the order the forward sweep computes them."""
-        return [self.names[n] for n in self.nodes]
-
-    @property
-    def reverse_order(self):
-        """Trace names of the operations in the order the reverse sweep processes them."""
-        return [self.names[n] for n in reversed(self.nodes) if n.prim is not None]
-
-    def forward_state(self, k):
-        """Tangents known after k steps of the forward sweep: {name: tangent or None}.
-
-        Step 0 knows the inputs' tangents (the seed); step k computes the k-th operation,
-        as the reverse sweep's step k processes the k-th operation from the output.
-        """
-        known = set(self.inputs) | set(self.nodes[len(self.inputs):len(self.inputs) + max(k, 0)])
-        return {self.names[n]: (self.tangents[n] if n in known else None) for n in self.nodes}
-
-    def reverse_state(self, k):
-        """The reverse sweep after k steps (k operations processed, output first).
-
-        Returns ``(adjoints, current)``: ``adjoints`` maps each trace name to its
-        adjoint *so far* (None while nothing has reached it; a partial sum while some
-        paths are still to come), and ``current`` is the name of the node processed
-        at step k (None for k = 0).
-        """
-        order = [n for n in reversed(self.nodes) if n.prim is not None]
-        k = max(0, min(k, len(order)))
-        acc = {self.output: self.adjoint_seed}
-        for node in order[:k]:
-            for i, p in enumerate(node.parents):
-                if type(p) is Var:
-                    c = self.shares[(self.names[p], self.names[node], i)]
-                    acc[p] = c if p not in acc else acc[p] + c
-        current = self.names[order[k - 1]] if k else None
-        return {self.names[n]: acc.get(n) for n in self.nodes}, current
-
-    @functools.cached_property
-    def shares(self):
-        """What the reverse sweep sends along each edge: ``{(parent, child, index): share}``.
-
-        The share is the child's adjoint times the edge's partial (or the child's
-        vector-Jacobian product), the term the parent's adjoint sums. Computed once,
-        on first use, for the step-through and the drawings.
-        """
-        by_name = {self.names[n]: n for n in self.nodes}
-        shares = {}
-        for e in self.edges:
-            child = by_name[e.child]
-            inputs = [p.value if type(p) is Var else p for p in child.parents]
-            shares[(e.parent, e.child, e.index)] = _local_vjp(
-                child.prim, e.index, self.adjoints[child], inputs, child.value, child.aux)
-        return shares
+    def sweep(self, mode="reverse"):
+        """The forward ("forward": tangents) or reverse ("reverse": adjoints) sweep, step by step."""
+        if mode not in ("forward", "reverse"):
+            raise ADError(f"trace: a sweep is 'forward' or 'reverse', not {mode!r}")
+        if mode not in self._sweeps:
+            self._sweeps[mode] = Sweep(self, mode)
+        return self._sweeps[mode]
 
     @property
     def n_steps(self):
         """Steps of either sweep: one per operation (the same count forward and reverse)."""
-        return len(self.reverse_order)
+        return self.sweep("reverse").n_steps
+
+    @property
+    def forward_order(self):
+        """Trace names in the order the forward sweep computes them (the inputs, then its steps)."""
+        return [self.names[n] for n in self.inputs] + self.sweep("forward").steps
+
+    @property
+    def reverse_order(self):
+        """Trace names of the operations in the order the reverse sweep processes them."""
+        return self.sweep("reverse").steps
+
+    def forward_state(self, k):
+        """Tangents known after k steps of the forward sweep: {name: tangent or None} (``sweep("forward")``)."""
+        return self.sweep("forward").state(k).values
+
+    def reverse_state(self, k):
+        """The reverse sweep after k steps: ``(adjoints, current)`` (``sweep("reverse").state(k)``).
+
+        ``adjoints`` maps each trace name to its adjoint *so far* (None while nothing has
+        reached it; a partial sum while some paths are still to come), and ``current`` is
+        the name of the node processed at step k (None for k = 0).
+        """
+        state = self.sweep("reverse").state(k)
+        return state.values, state.current
+
+    @property
+    def shares(self):
+        """What the reverse sweep sends along each edge: ``{(parent, child, index): share}``."""
+        return self.sweep("reverse").terms
 
     # --- text, HTML, LaTeX -------------------------------------------------------------
     def _display_rows(self):
@@ -313,6 +275,89 @@ class Trace:
                 factor = "" if e.label == "1" else f" * {e.label}" if not e.label.startswith("-") else f" * ({e.label})"
                 lines.append(f"{bar(e.parent)} += {bar(name)}{notation.pretty(factor)}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SweepState:
+    """A sweep after ``step`` of its steps (``Sweep.state``)."""
+    sweep: "Sweep"
+    step: int             # 0 ... n_steps
+    current: str | None   # the node processed at this step (None at step 0 and for the finished sweep)
+    done: frozenset       # names whose step has run (forward: the inputs too, seeded at step 0)
+    values: dict          # name -> its tangent / adjoint known so far (None: not yet)
+
+    def term(self, edge):
+        """The term ``edge`` has added to a sum by now (None: not yet, or a structural forward edge)."""
+        if edge.child not in self.done:
+            return None
+        return self.sweep.terms.get((edge.parent, edge.child, edge.index))
+
+    @property
+    def complete(self):
+        return self.step == self.sweep.n_steps
+
+
+class Sweep:
+    """One sweep of a ``Trace``, replayable step by step (made by ``Trace.sweep``).
+
+    ``mode``     "forward" (tangents v̇, inputs first) or "reverse" (adjoints v̄, output first)
+    ``steps``    the trace names of the operations, in the order this sweep processes them
+    ``n_steps``  how many steps: one per operation, in either mode
+    ``terms``    ``{(parent, child, index): term}``: what each edge contributes to a sum,
+                 v̄_child · partial (the child's vector-Jacobian product) in reverse mode,
+                 partial · v̇_parent in forward mode (structural edges: none)
+    ``state(k)`` the ``SweepState`` after k steps; ``state()`` the finished sweep, whose
+                 values are the trace's tangents or adjoints themselves
+    """
+
+    def __init__(self, trace, mode):
+        self.trace, self.mode = trace, mode
+        ops = [n for n in trace.nodes if n.prim is not None]
+        self._order = ops if mode == "forward" else ops[::-1]
+        self.steps = [trace.names[n] for n in self._order]
+        self.n_steps = len(self.steps)
+        self._final = trace.tangents if mode == "forward" else trace.adjoints
+
+    @functools.cached_property
+    def terms(self):
+        trace = self.trace
+        by_name = {trace.names[n]: n for n in trace.nodes}
+        terms = {}
+        for e in trace.edges:
+            child = by_name[e.child]
+            if self.mode == "reverse":
+                inputs = [p.value if type(p) is Var else p for p in child.parents]
+                terms[(e.parent, e.child, e.index)] = _local_vjp(
+                    child.prim, e.index, trace.adjoints[child], inputs, child.value, child.aux)
+            elif e.partial is not None:
+                terms[(e.parent, e.child, e.index)] = e.partial * trace.tangents[by_name[e.parent]]
+        return terms
+
+    def state(self, k=None):
+        """The sweep after ``k`` steps (clamped to 0 ... n_steps; None: all of them)."""
+        trace, names = self.trace, self.trace.names
+        complete = k is None
+        k = self.n_steps if complete else max(0, min(int(k), self.n_steps))
+        processed = self._order[:k]
+        current = self.steps[k - 1] if k and not complete else None  # finished: nothing highlighted
+        if self.mode == "forward":
+            known = list(trace.inputs) + processed
+            done = frozenset(names[n] for n in known)
+            values = {names[n]: (self._final[n] if names[n] in done else None) for n in trace.nodes}
+            return SweepState(self, k, current, done, values)
+        done = frozenset(self.steps[:k])
+        if complete:
+            values = {names[n]: self._final[n] for n in trace.nodes}
+        else:  # the adjoints so far: the seed, plus every term sent by the steps that have run
+            acc = {trace.output: trace.adjoint_seed}
+            terms = self.terms
+            for node in processed:
+                for i, p in enumerate(node.parents):
+                    if type(p) is Var:
+                        c = terms[(names[p], names[node], i)]
+                        acc[p] = c if p not in acc else acc[p] + c
+            values = {names[n]: acc.get(n) for n in trace.nodes}
+        return SweepState(self, k, current, done, values)
 
 
 def _index_text(index):

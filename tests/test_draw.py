@@ -402,20 +402,37 @@ def test_drawing_imports_no_graphviz_and_works_in_any_import_order(tmp_path):
 
 
 def test_draw_records_like_trace_for_a_function_that_calls_grad():
-    """draw, trace and grad share one evaluation (ad.trace.evaluate), recording included."""
+    """draw, trace and grad share one evaluation (ad.trace.evaluate), recording included.
+
+    f(x) = x * d/dy (x * y) = x², so f'(3) = 6. A drawing that called f without recording
+    took the inner gradient as a constant 3 and showed v̄ = 3.0000 on the input.
+    """
     def f(x):
         return x * ad.grad(lambda y: x * y)(1.0)
-    assert ad.grad(f)(3.0) == 6.0
-    assert ad.trace(f, 3.0).gradient == (6.0,)
-    assert ad.draw(f, 3.0).trace.gradient == (6.0,)
+    expected = ad.grad(f)(3.0)
+    assert expected == 6.0 and ad.trace(f, 3.0).gradient == (6.0,)
+    for renderer in ("embedded",):
+        nodes = nodes_of(ad.draw(f, 3.0, renderer=renderer).svg())
+        (leaf,) = [n for n, texts in nodes.items() if texts[0].endswith("= x")]
+        assert shown(nodes[leaf], leaf) == num(expected)  # what the picture says, not only its trace
+    forward = nodes_of(ad.draw(f, 3.0, mode="forward").svg())
+    out = next(n for n, texts in forward.items() if texts[0].startswith("y = "))
+    assert shown(forward[out], out, DOT) == num(expected)
 
 
 def test_trace_is_a_module_and_a_function():
     import types
     import adteach.trace as trace_module
+    from adteach.trace import Sweep, evaluate, trace
     assert isinstance(trace_module, types.ModuleType) and trace_module.Trace is ad.Trace
-    assert ad.trace is trace_module
-    assert ad.trace(lambda x: x * x, 2.0).gradient == (4.0,)
+    assert ad.trace is trace_module and trace is trace_module.trace and callable(evaluate)
+    assert ad.trace(lambda x: x * x, 2.0).gradient == (4.0,) == trace(lambda x: x * x, 2.0).gradient
+    assert isinstance(ad.trace(lambda x: x * x, 2.0).sweep(), Sweep)
+    code = ("import adteach.trace as m, sys\nfrom adteach.trace import trace\n"
+            "assert m is sys.modules['adteach.trace'] and m.Trace.__module__ == 'adteach.trace'\n"
+            "assert m(lambda x: x * x, 3.0).gradient == trace(lambda x: x * x, 3.0).gradient == (6.0,)\n"
+            "import adteach as ad\nassert ad.trace is m\nprint('ok')")
+    assert run_python(code).strip() == "ok"  # in a fresh process: the submodule imported first
 
 
 def test_trace_keeps_repeated_arguments_apart():

@@ -204,7 +204,7 @@ class Drawing:
     @property
     def n_steps(self) -> int:
         """Steps of the sweep: one per operation, in either mode (step 0: only the seeds are known)."""
-        return self.trace.n_steps
+        return self.trace.sweep(self.mode).n_steps
 
     def at_step(self, step):
         """The same graph drawn after ``step`` steps of the sweep (None: all of them)."""

@@ -142,39 +142,17 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None, zo
     reverse = mode == "reverse"
     accent = bar if reverse else dot  # v̄₃ (adjoint) or v̇₃ (tangent)
     nodes, names, out = trace.nodes, trace.names, trace.output
-    by_name = {names[n]: n for n in nodes}
-    ops = [n for n in nodes if n.prim is not None]
-
-    # what is known after `step` steps of the sweep (everything when step is None)
-    if reverse:
-        order = list(reversed(ops))
-        done = {names[n] for n in (order if step is None else order[:step])}
-        current = names[order[step - 1]] if step else None
-        if step is None:
-            deriv = {names[n]: trace.adjoints[n] for n in nodes}
-        else:
-            deriv, _ = trace.reverse_state(step)
-    else:
-        # step 0 knows the seeds (the inputs' tangents); step k computes the k-th operation
-        done = {names[n] for n in (nodes if step is None else trace.inputs + ops[:step])}
-        current = names[ops[step - 1]] if step else None
-        deriv = {names[n]: trace.tangents[n] for n in nodes} if step is None else trace.forward_state(step)
+    # what is known after `step` steps of the sweep (everything when step is None): read from the trace's Sweep
+    sweep = trace.sweep(mode)
+    state = sweep.state(step)
+    done, current, deriv = state.done, state.current, state.values
 
     out_edges, in_edges = {}, {}
     for e in trace.edges:
         out_edges.setdefault(e.parent, []).append(e)
         in_edges.setdefault(e.child, []).append(e)
-    arrival = {name: k for k, name in enumerate(trace.reverse_order)}
-
-    def contribution(e):
-        """The term this edge adds to the sum: v̄_child * partial (reverse) or partial * v̇_parent (forward)."""
-        if reverse:
-            if e.child not in done:
-                return None
-            return trace.shares[(e.parent, e.child, e.index)]
-        if e.child not in done or e.partial is None:
-            return None
-        return e.partial * trace.tangents[by_name[e.parent]]
+    arrival = {name: k for k, name in enumerate(sweep.steps)}
+    contribution = state.term  # the term an edge adds to a sum: v̄_child * partial, or partial * v̇_parent
 
     lines = []
     add = lines.append
@@ -185,7 +163,7 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None, zo
     br = '<BR ALIGN="LEFT"/>'
     head = _text(title) if isinstance(title, str) else f"{what}{br}seed {_seed_text(trace, mode)}"
     if step is not None:  # short lines: the legend must not make the picture wider than the graph
-        head += (f"{br}after step {step} of {len(ops)}: orange this step,{br}blue done, dashed still to come"
+        head += (f"{br}after step {step} of {sweep.n_steps}: orange this step,{br}blue done, dashed still to come"
                  + (f",{br}+ ? a sum still waiting for terms" if reverse else ""))
     head += br
 

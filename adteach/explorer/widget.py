@@ -334,7 +334,7 @@ class Explorer(widgets.VBox):
             self._show_error(values, exc)
             return
         self._trace, self._error = tr, None
-        n = self._n_steps(tr, mode)
+        n = tr.sweep(mode).n_steps
         self._quiet = True
         try:
             self.step_slider.max = self.play.max = n
@@ -352,11 +352,6 @@ class Explorer(widgets.VBox):
             self.plot_image.value = self._panel.update(values, tr.value, tr.gradient)
 
     # --- pieces of a frame -------------------------------------------------------------
-    @staticmethod
-    def _n_steps(tr, mode):
-        """Steps of the sweep, as ``Drawing.n_steps`` counts them: one per operation, in either mode."""
-        return tr.n_steps
-
     def _show_graph(self, tr, mode, step, n):
         if self._draw is None:
             self._svg = None
@@ -427,12 +422,12 @@ class Explorer(widgets.VBox):
             start = (f"only the output's adjoint {bar(out)} = {_fmt(tr.adjoint_seed)} is known" if mode == "reverse"
                      else "only the inputs' tangents (the seed) are known")
             return f"<span>{sweep} sweep: not started, {html.escape(start)} (0/{n})</span>"
+        current = tr.sweep(mode).state(step).current
         if mode == "reverse":
-            _, current = tr.reverse_state(step)
             return (f"<span>reverse sweep: step {step}/{n}, {pretty(current)} sends its adjoint "
                     f"{bar(current)} to its inputs</span>")
-        name = tr.forward_order[len(tr.inputs) + step - 1]
-        return f"<span>forward sweep: step {step}/{n}, {pretty(name)} gets its tangent {dot(name)} from its inputs</span>"
+        return (f"<span>forward sweep: step {step}/{n}, {pretty(current)} gets its tangent {dot(current)} "
+                "from its inputs</span>")
 
     # --- headless API ---------------------------------------------------------------------
     @property
