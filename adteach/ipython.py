@@ -447,14 +447,14 @@ def _fmt(v):
 
 
 def _seed(v):
-    """A seed, briefly: 1, 0, [1, 0]."""
+    """A seed, briefly: 1, 0, [1, 0] (each number written by ``notation.number``)."""
     v = P._value(v)
     if np.ndim(v) == 0:
-        return f"{float(v):g}"
+        return number(v)
     flat = np.asarray(v, dtype=float).ravel()
     if flat.size and np.all(flat == flat[0]):
-        return f"{flat[0]:g} (each element)"
-    return "[" + ", ".join(f"{x:g}" for x in flat) + "]"
+        return f"{number(flat[0])} (each element)"
+    return "[" + ", ".join(number(x) for x in flat) + "]"
 
 
 class TraceResult:

@@ -65,7 +65,7 @@ def _controls(ex):
     lines = [_line(_text(f"<B>{_t(ex._title_text)}</B>"))]
     for name, s in ex.sliders.items():
         lines.append(_line(_text(_t(name.ljust(width)), face="Courier"), _bar(_fraction(s)),
-                           _text(_t(f"{s.value:.4g}"), face="Courier")))
+                           _text(_t(format(s.value, s.readout_format)), face="Courier")))  # as the slider reads
     lines.append(_line(*(_button(label, value == ex.mode) for label, value in ex.mode_toggle.options)))
     if ex.mode == "forward":
         lines.append(_line(*(_button(label, value == ex.seed_toggle.value)
