@@ -99,6 +99,7 @@ from . import primitives as P
 from .notation import bar, dot, number
 from .tape import Var
 from .trace import trace as _trace
+from .transforms import _param_names  # the one namer of a function's inputs (trace uses it too)
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension", "ADTeachMagics", "TraceResult",
            "CellError", "CELL_FILENAME"]
@@ -725,8 +726,7 @@ class ADTeachMagics(Magics):
         if not positional:
             raise UsageError(f"%trace {target_expr} needs the inputs: %trace {target_expr} "
                              f"{' '.join(f'{p}=1.0' for p in params) or '1.0'}")
-        names = params[:len(positional)] + [f"x{i + 1}" for i in range(len(params), len(positional))]
-        return self._run(args, target, positional, names, None)
+        return self._run(args, target, positional, _param_names(target, len(positional)), None)
 
     def _run(self, args, fn, values, names, source):
         from IPython.display import display
@@ -747,11 +747,9 @@ class ADTeachMagics(Magics):
         try:
             if type(fn) is Var:
                 t = _trace(fn, seed=tangent_seed, adjoint_seed=adjoint_seed)
-            else:
-                t = _trace(fn, *values, seed=tangent_seed, adjoint_seed=adjoint_seed)
-                at = ", ".join(f"{n}={_short(v)}" for n, v in zip(names, values))
-                what = "the cell" if source is not None else getattr(fn, "__name__", "f").replace("<lambda>", "f")
-                t.title = f"Evaluation trace of {what} at {at}"
+            else:  # the trace names the inputs after the function's parameters (the cell's: its inputs)
+                t = _trace(fn, *values, seed=tangent_seed, adjoint_seed=adjoint_seed,
+                           name="the cell" if source is not None else None)
         except Exception as exc:  # noqa: BLE001 (the student's error, reported against their line)
             raise _report(exc, self.shell, source) from None
 
@@ -865,10 +863,6 @@ class ADTeachMagics(Magics):
         mode = "presentation" if z != 1 else "normal"
         print(f"adteach: {mode} size, drawings and explorers at zoom {z:g} "
               f"(node text {px['node']:.1f} px, numbers {px['number']:.1f} px)")
-
-
-def _short(v):
-    return number(P._value(v))
 
 
 

@@ -393,12 +393,13 @@ def evaluate(f, args):
     return out, leaves, names
 
 
-def trace(f, *args, seed=None, adjoint_seed=None):
+def trace(f, *args, seed=None, adjoint_seed=None, name=None):
     """The evaluation trace of ``f`` at ``args`` (or of an already computed Var).
 
     ``seed`` is the tangent direction (default: ones on the first input, zeros on the others);
     ``adjoint_seed`` the output's adjoint (default 1). The result prints as a table,
     shows as HTML in Jupyter and has ``to_latex()``; its ``rows`` hold the numbers.
+    ``name`` says what is traced in the title (default: the function's name).
     """
     if type(f) is Var:
         if args:
@@ -407,10 +408,12 @@ def trace(f, *args, seed=None, adjoint_seed=None):
     if not callable(f):
         raise ADError(f"trace needs a function and its arguments (or a Var), got {type(f).__name__}")
     out, leaves, names = evaluate(f, args)
-    fname = getattr(f, "__name__", "f")
+    if name is None:
+        name = getattr(f, "__name__", "f")
+        name = "f" if name == "<lambda>" else name
     at = ", ".join(f"{n}={_num(v.value)}" for n, v in zip(names, leaves))
-    title = f"Evaluation trace of {fname if fname != '<lambda>' else 'f'} at {at}"
-    return Trace(out, leaves, [v.name or n for v, n in zip(leaves, names)], seed, adjoint_seed, title)
+    return Trace(out, leaves, [v.name or n for v, n in zip(leaves, names)], seed, adjoint_seed,
+                 f"Evaluation trace of {name} at {at}")
 
 
 class _CallableModule(types.ModuleType):
