@@ -7,6 +7,8 @@ the markers ``ONE`` / ``MINUS_ONE`` for a constant partial. This module is the o
 outside the sweep itself that reads those rules for presenting them: ``partial`` turns a
 rule into a number, ``label`` writes it with the inputs' names, and ``table`` builds the
 edge table that ``adteach.trace.Trace`` keeps and the drawings and the explorer read.
+``chain`` is the rule applied to one edge (g · partial, with the markers' shortcuts); it
+imports nothing but the table, so the sweeps themselves (``tape``, ``forward``) can use it too.
 
 Structural primitives (``sum``, ``matmul``, ``reshape``, ...) have a vector-Jacobian
 product instead of a scalar partial: their edges carry a label ("1", "1/n", "v1ᵀ") and
@@ -19,9 +21,8 @@ from typing import Any
 
 from . import notation
 from . import primitives as P
-from .tape import Var
 
-__all__ = ["Edge", "partial", "label", "table"]
+__all__ = ["Edge", "chain", "partial", "label", "table"]
 
 
 @dataclass(frozen=True)
@@ -33,16 +34,26 @@ class Edge:
     partial: Any     # its value (None for structural operations such as sum or matmul)
 
 
+def chain(prim, i, g, inputs, out):
+    """The chain rule on the edge from input ``i`` of an elementwise primitive: ``g · d out / d input_i``.
+
+    ``g`` is the adjoint (reverse mode) or the tangent (forward mode) carried along the edge;
+    a constant partial (``ONE``, ``MINUS_ONE``) needs no multiplication. ``inputs`` and ``out``
+    may be plain values or Vars (then the product is recorded: grad of grad).
+    """
+    rule = prim.partials[i]
+    if rule is P.ONE:
+        return g
+    if rule is P.MINUS_ONE:
+        return -g
+    return g * rule(*inputs, out)
+
+
 def partial(prim, i, inputs, out):
     """``d out / d input_i`` at plain values (``inputs``, ``out``), or None for a structural primitive."""
     if prim.vjp is not None:
         return None
-    rule = prim.partials[i]
-    if rule is P.ONE:
-        return 1.0
-    if rule is P.MINUS_ONE:
-        return -1.0
-    return P._value(rule(*inputs, out))
+    return P._value(chain(prim, i, 1.0, inputs, out))
 
 
 def label(prim, i, refs):
@@ -57,6 +68,7 @@ def table(ops, names):
 
     ``names`` maps a node to its trace name; a constant input is written as its number.
     """
+    from .tape import Var  # not at the top: the tape may use ``chain``
     edges = []
     for node in ops:
         prim = node.prim

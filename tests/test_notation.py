@@ -65,7 +65,8 @@ def test_one_number_formatter():
     from adteach.drawing import dot
     from adteach.explorer import widget
     assert trace._num is N.number and dot._num is N.number and widget._fmt is N.number and dot.fixed is N.fixed
-    assert ipython._short(1 / 3) == N.number(1 / 3) and ipython._fmt(1 / 3) == repr(1 / 3)
+    assert ipython._fmt(1 / 3) == repr(1 / 3) and ipython._seed(np.array([1 / 3, 0.0])) == "[0.3333333, 0]"
+    assert ipython.number is N.number
 
 
 def test_slider_readouts_have_a_fixed_number_of_decimals():
