@@ -503,3 +503,19 @@ def test_readable_on_a_projector_and_zoom():
     assert "font-size:13px" in t1 and "font-size:19.5px" in t2
     with pytest.raises(ad.ADError, match="explore: zoom must be a number above 0"):
         ad.explore(gw, x1=(0.5, 2.5), x2=(0.1, 2.0), zoom=0)
+
+
+def test_a_function_that_calls_grad_shows_grads_number():
+    """f(x) = x * d/dy (x * y) = x²: the explorer's read-out and its graph say f'(3) = 6, as grad does."""
+    def f(x):
+        return x * ad.grad(lambda y: x * y)(1.0)
+    ex = ad.explore(f, x=(1.0, 5.0), plot=False)
+    try:
+        ex.set(x=3.0)
+        assert ex.gradient == (ad.grad(f)(3.0),) == (6.0,)
+        assert "f'(3) = 6" in html.unescape(ex.readout.value)
+        shown = [t.replace("\xa0", " ").strip() for t in texts(ex.svg)]
+        leaf = shown[shown.index("v\u0304\u2080") + 1:shown.index("v\u0304\u2080") + 5]  # v̄₀ = 3 + 3 = 6
+        assert leaf == ["3.0000", "+", "3.0000", "="] and shown[shown.index("=") + 1] == fixed(6.0).strip()
+    finally:
+        ex.close()
