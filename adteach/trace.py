@@ -329,9 +329,15 @@ class Sweep:
                 inputs = [p.value if type(p) is Var else p for p in child.parents]
                 terms[(e.parent, e.child, e.index)] = _local_vjp(
                     child.prim, e.index, trace.adjoints[child], inputs, child.value, child.aux)
-            elif e.partial is not None:
+            elif self.carries(e):
                 terms[(e.parent, e.child, e.index)] = e.partial * trace.tangents[by_name[e.parent]]
         return terms
+
+    def carries(self, edge):
+        """True when this sweep sends a term along ``edge``: every edge in reverse mode; in forward mode
+        the edges with a scalar partial (a structural operation's tangent is the operation applied to
+        its inputs' tangents, not a sum of terms)."""
+        return self.mode == "reverse" or edge.partial is not None
 
     def state(self, k=None):
         """The sweep after ``k`` steps (clamped to 0 ... n_steps; None: all of them)."""

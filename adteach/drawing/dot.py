@@ -197,9 +197,7 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None, zo
         dname = accent(name)
         value = deriv.get(name)
         color = PALETTE["derivative"]
-        terms = out_edges.get(name, []) if reverse else in_edges.get(name, [])
-        if not reverse:
-            terms = [e for e in terms if e.partial is not None]
+        terms = [e for e in (out_edges if reverse else in_edges).get(name, []) if sweep.carries(e)]
         fan = len(terms) >= 2
         stepping = reverse and step is not None and fan  # a sum that may be waiting for some of its terms
         partial = stepping and value is not None and any(e.child not in done for e in terms)
