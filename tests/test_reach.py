@@ -140,7 +140,8 @@ def test_view_opens_the_rendered_file_with_the_default_application(tmp_path, mon
             break
         import time
         time.sleep(0.05)
-    assert log.read_text().split() == [out, out2] and out2.endswith("h.svg")
+    # each viewer is started in the background (as graphviz does), so they may log in either order
+    assert sorted(log.read_text().split()) == sorted([out, out2]) and out2.endswith("h.svg")
 
 
 def test_pipe_and_save_in_png(tmp_path):
@@ -435,3 +436,128 @@ def test_lesson_exports_to_html_with_widget_state_and_drawings(tmp_path):
     inline = [m for m in images if "<title>adteach</title>" in m] + re.findall(r"<svg\b.*?<title>adteach</title>", page, re.S)
     assert drawings and len(inline) >= len(drawings)  # every drawing in the page itself, no file beside it
     assert "adteach" in page and "MathJax" in page
+
+
+# =====================================================================================
+# 5. front ends: the explorer's kernel side with ipywidgets 7.7 (Google Colab's)
+# =====================================================================================
+W7 = ["ipywidgets==7.7.*", "ipython_genutils~=0.2.0", "widgetsnbextension==3.6.*", "jupyterlab_widgets>=1,<3"]  # 7.7's own pins
+
+
+@pytest.fixture(scope="module")
+def ipywidgets7(tmp_path_factory):
+    """A virtual environment whose own site-packages hold ipywidgets 7.7 (and its matched front-end
+    packages); the rest (ipykernel, numpy, graphviz, matplotlib) and this checkout's adteach come
+    after it on sys.path from the test environment (a .pth file), so ipywidgets 7.7 is the one
+    imported. Installed with --no-deps: widgetsnbextension 3.6 would otherwise pull in a whole
+    Notebook 7 and JupyterLab that the kernel side never imports."""
+    import site
+    import venv
+    base = tmp_path_factory.mktemp("ipywidgets7")
+    env_dir = base / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    py = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    own = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", own, *W7],
+                         capture_output=True, text=True, timeout=300)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    (Path(own) / "zz_test_environment.pth").write_text(
+        "\n".join([str(ROOT), *site.getsitepackages()]) + "\n")
+    kernels = base / "share" / "jupyter" / "kernels" / "ipywidgets7"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [str(py), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (ipywidgets 7.7)", "language": "python"}))
+    return py, base / "share" / "jupyter"
+
+
+def _iopub_until_idle(kc, msg_id, timeout=60):
+    msgs = []
+    while True:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        msgs.append(msg)
+        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"):
+            return msgs
+
+
+def _execute(kc, code):
+    msg_id = kc.execute(code)
+    msgs = _iopub_until_idle(kc, msg_id)
+    errors = [m["content"] for m in msgs if m["msg_type"] == "error"]
+    assert not errors, "\n".join("\n".join(e["traceback"]) for e in errors)
+    return msgs
+
+
+def _fold_states(msgs, states):
+    """The front end's copy of every widget model: its comm_open state, then each "update" applied."""
+    for m in msgs:
+        if m["msg_type"] == "comm_open":
+            states[m["content"]["comm_id"]] = dict(m["content"]["data"]["state"])
+        elif m["msg_type"] == "comm_msg" and m["content"]["data"].get("method") == "update":
+            states.setdefault(m["content"]["comm_id"], {}).update(m["content"]["data"]["state"])
+    return states
+
+
+def _stdout(msgs):
+    return "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+
+
+def test_explorer_kernel_side_works_with_ipywidgets_7_7(ipywidgets7, monkeypatch):
+    """As in Colab (ipywidgets 7.7): a real kernel builds and shows an explorer; the front end's message
+    for a dragged slider (a comm_msg "update", as the widget manager sends it) moves it; the kernel
+    answers with the new value and gradient and a new graph for the front end."""
+    from jupyter_client.manager import start_new_kernel
+    py, data_dir = ipywidgets7
+    monkeypatch.setenv("JUPYTER_PATH", str(data_dir))
+    km, kc = start_new_kernel(kernel_name="ipywidgets7", startup_timeout=120)
+    try:
+        msgs = _execute(kc, (
+            "import sys, json, ipywidgets, adteach as ad\n"
+            "from IPython.display import display\n"
+            "def gw(x1, x2):\n"
+            "    return (ad.sin(x1 / x2) + x1 / x2 - ad.exp(x2)) * (x1 / x2 - ad.exp(x2))\n"
+            "ex = ad.explore(gw, x1=(0.5, 2.5), x2=(0.25, 1.5))\n"
+            "display(ex)\n"
+            "print(ipywidgets.__version__, ipywidgets.__file__.startswith(sys.prefix))\n"
+            "print(ex.model_id, ex.sliders['x1'].model_id, ex.graph_html.model_id, ex.readout.model_id)\n"))
+        (version, own), ids = (line.split() for line in _stdout(msgs).splitlines())
+        assert version.startswith("7.7.") and own == "True"  # the venv's ipywidgets 7.7, not the 8.x beside it
+        explorer, slider, graph, readout = ids
+        opened = {m["content"]["comm_id"]: m for m in msgs if m["msg_type"] == "comm_open"}
+        assert {explorer, slider, graph, readout} <= set(opened)
+        assert opened[slider]["content"]["data"]["state"]["_model_name"] == "FloatSliderModel"
+        assert opened[slider]["metadata"]["version"].startswith("2.")  # ipywidgets 7's widget protocol
+        views = [m["content"]["data"].get("application/vnd.jupyter.widget-view+json", {})
+                 for m in msgs if m["msg_type"] == "display_data"]
+        assert [v["model_id"] for v in views] == [explorer]  # shown once, as the front end expects it
+        shown = next(m["content"]["data"] for m in msgs if m["msg_type"] == "display_data")
+        assert shown["image/png"].startswith("iVBORw0KGgo")  # its picture too, for a saved Colab notebook
+        states = _fold_states(msgs, {})
+        old_graph = states[graph]["value"]
+        assert "<svg" in old_graph and states[slider]["value"] == 1.5  # the range's middle
+
+        # the front end drags x1 to 2.25: the message ipywidgets' JavaScript manager sends
+        kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": slider, "data": {
+            "method": "update", "state": {"value": 2.25}, "buffer_paths": []}}))
+        answers = []
+        for _ in range(500):  # the kernel's answers: new state for the read-out and the graph
+            answers.append(kc.get_iopub_msg(timeout=60))
+            if answers[-1]["msg_type"] == "comm_msg" and answers[-1]["content"]["comm_id"] == graph:
+                break
+        # then ask the kernel what it now holds (its reply comes after any trailing frame's messages)
+        msgs = _execute(kc, "print(json.dumps([ex.values, ex.value, list(ex.gradient), ex.svg]))")
+        states = _fold_states(answers + msgs, states)
+        new_graph = states[graph]["value"]
+        assert "<svg" in new_graph and new_graph != old_graph
+        values, value, gradient, svg = json.loads(_stdout(msgs))
+        assert values["x1"] == 2.25 and svg in new_graph  # what the kernel drew is what the front end has
+        expected = ad.trace(gw, values["x1"], values["x2"])  # computed here, in the test's own process
+        assert value == pytest.approx(expected.value, rel=1e-12)
+        assert gradient == pytest.approx(list(expected.gradient), rel=1e-12)
+        assert ad.draw(gw, values["x1"], values["x2"]).svg().split("<svg", 1)[1] in new_graph  # the new picture
+        assert ad.notation.number(expected.value) in states[readout]["value"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
