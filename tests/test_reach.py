@@ -561,3 +561,52 @@ def test_explorer_kernel_side_works_with_ipywidgets_7_7(ipywidgets7, monkeypatch
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_offline_lesson_pages_show_formulas_drawings_and_explorers_with_no_network(tmp_path):
+    """`adteach lessons DIR --html`: pages that a browser shows with every request off this machine
+    refused: MathJax typesets from DIR/html/mathjax, drawings are inline, explorers are their pictures."""
+    from playwright.sync_api import sync_playwright
+    out = subprocess.run([sys.executable, "-m", "adteach", "lessons", "L", "--html"], cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    pages = tmp_path / "L" / "html"
+    assert sorted(p.stem for p in pages.glob("*.html")) == [p.stem for p in LESSONS]
+    assert f"wrote {len(LESSONS)} web page(s)" in out.stdout and "internet" not in out.stdout
+    lesson = ROOT / "notebooks" / "05_reverse_mode.ipynb"
+    nb = json.loads(lesson.read_text(encoding="utf-8"))
+    kinds = [kind for kind, _ in _drawing_outputs(nb)]
+    assert kinds.count("drawing") and kinds.count("explorer")
+    page = (pages / "05_reverse_mode.html").read_text(encoding="utf-8")
+    assert "widget-view+json" not in page and "widget-state+json" not in page
+    assert re.findall(r'<script[^>]* src="([^"]+)"', page) == [
+        "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"]  # nothing else to fetch
+
+    chromium = os.environ.get("ADTEACH_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.skip(f"no Chromium at {chromium} (apt install chromium)")
+    refused, failed = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            view = browser.new_page(viewport={"width": 1100, "height": 900})
+            view.route(re.compile(r"^(?!file:|data:|about:)"), lambda r: (refused.append(r.request.url), r.abort()))
+            view.on("requestfailed", lambda r: failed.append(r.url) if r.url.startswith("file:") else None)
+            view.goto((pages / "05_reverse_mode.html").as_uri())
+            view.wait_for_function("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && "
+                                   "document.querySelectorAll('.MathJax').length > 0", timeout=60000)
+            seen = view.evaluate("""() => ({
+                math: document.querySelectorAll('.MathJax').length,
+                errors: document.querySelectorAll('.MathJax_Error, [data-mjx-error]').length
+                        + (document.body.innerText.includes('Math Processing Error') ? 1 : 0),
+                unset: Array.from(document.querySelectorAll('.jp-MarkdownOutput')).filter(
+                        e => /\\$[^$]+\\$/.test(e.innerText)).length,
+                svg: Array.from(document.images).filter(i => i.src.startsWith('data:image/svg+xml')
+                        && i.naturalWidth > 100).length + document.querySelectorAll('svg title').length,
+                png: Array.from(document.images).filter(i => i.src.startsWith('data:image/png')
+                        && i.naturalWidth > 300).length})""")
+        finally:
+            browser.close()
+    assert not refused and not failed, (refused, failed)  # e.g. a MathJax font file that is not there
+    assert seen["math"] >= 10 and not seen["errors"] and not seen["unset"], seen
+    assert seen["svg"] >= kinds.count("drawing") and seen["png"] >= kinds.count("explorer"), seen
