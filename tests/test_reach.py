@@ -414,6 +414,65 @@ def test_marker_agrees_with_this_machine():
         assert metadata.version("graphviz-pure") == str(req.specifier).lstrip("=")
 
 
+def test_without_graphviz_pure_drawings_use_the_system_dot(tmp_path):
+    """Where graphviz-pure has no wheel the draw extra leaves it out: drawings then come from `dot`."""
+    import shutil
+    import numpy as np
+    dot = shutil.which("dot")
+    if dot is None:
+        pytest.skip("no system Graphviz `dot` on PATH (apt install graphviz)")
+    site = tmp_path / "site"  # this interpreter's packages without graphviz-pure: numpy only (-S below)
+    site.mkdir()
+    for name in ("numpy", "numpy.libs"):
+        if (Path(np.__file__).parents[1] / name).exists():
+            (site / name).symlink_to(Path(np.__file__).parents[1] / name)
+    code = ("import adteach as ad\nfrom adteach.drawing import render\nprint(render.available_renderers())\n"
+            "b = ad.draw(lambda x: ad.sin(x) * x, 1.0)._repr_mimebundle_()\n"
+            "print(sorted(b), 'graphviz-pure' in b['image/svg+xml'], b['image/png'][:4])\n")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PATH": os.path.dirname(dot), "PYTHONPATH": os.pathsep.join([str(ROOT), str(site)])})
+    assert out.returncode == 0, out.stderr
+    renderers, shown = out.stdout.splitlines()
+    assert renderers == "['system']"
+    assert shown == "['image/png', 'image/svg+xml', 'text/plain'] False b'\\x89PNG'"
+
+
+# =====================================================================================
+# 6. Binder: lesson 1 opens, JupyterLab asks about no news
+# =====================================================================================
+def test_binder_links_open_lesson_1():
+    import tomllib
+    from urllib.parse import parse_qs, urlparse
+    links = re.findall(r"\((https://mybinder\.org/v2/gh/[^)\s]+)\)", (ROOT / "README.md").read_text())
+    links.append(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Lessons"])
+    assert len(links) >= 2
+    for link in links:
+        (urlpath,) = parse_qs(urlparse(link).query)["urlpath"]
+        assert urlpath.startswith("lab/tree/") and ROOT / urlpath.removeprefix("lab/tree/") == LESSONS[0], link
+
+
+def test_binder_overrides_switch_off_jupyterlabs_news_and_update_check(tmp_path):
+    """JupyterLab's own settings code reads binder/overrides/overrides.json as the new defaults, and
+    postBuild puts it where this JupyterLab looks for it (<prefix>/share/jupyter/lab/settings)."""
+    import shutil
+    import jsonschema
+    from jupyterlab.labapp import LabApp
+    from jupyterlab_server.settings_utils import get_settings
+    app = LabApp()
+    assert Path(app.app_settings_dir) == Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
+    assert "$prefix/share/jupyter/lab/settings" in (ROOT / "binder" / "postBuild").read_text()
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    shutil.copy(ROOT / "binder" / "overrides" / "overrides.json", settings)
+    name = "@jupyterlab/apputils-extension:notification"
+    plain, _ = get_settings(str(tmp_path / "none"), app.schemas_dir, str(tmp_path / "user"), schema_name=name)
+    result, _ = get_settings(str(settings), app.schemas_dir, str(tmp_path / "user"), schema_name=name)
+    before, after = plain["schema"]["properties"], result["schema"]["properties"]
+    assert before["fetchNews"]["default"] == "none"  # JupyterLab's own default: ask with a pop-up
+    assert after["fetchNews"]["default"] == "false" and after["checkForUpdates"]["default"] is False
+    jsonschema.validate({"fetchNews": "false", "checkForUpdates": False}, plain["schema"])  # values it accepts
+
+
 # =====================================================================================
 # 7. static export: a lesson as one HTML page
 # =====================================================================================
