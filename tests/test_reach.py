@@ -240,8 +240,8 @@ def test_stored_lesson_outputs_carry_png_beside_each_picture(lesson):
 def dists(tmp_path_factory):
     """`python -m build` (sdist, then the wheel built from that sdist) on a copy of this checkout."""
     base = tmp_path_factory.mktemp("dist")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split()
+    files = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split("\0")
     src = base / "src"
     for f in files:
         if (ROOT / f).is_file():
@@ -281,6 +281,12 @@ def test_sdist_holds_what_its_test_suite_needs(dists):
                  "exercises/source/03_reverse_mode.ipynb", "binder/requirements.txt", "bench/bench_render.py"):
         assert need in names, need
     assert {p.name for p in LESSONS} <= {n.split("/")[-1] for n in names if n.startswith("notebooks/")}
+    # every file the suite reads: all that git holds under the folders of pyproject's testpaths and
+    # the data they use (tests/grading_data, exercises/, notebooks/), the benchmarks and binder/
+    tracked = subprocess.run(["git", "ls-files", "-z", "tests", "notebooks", "exercises", "bench", "binder", ".ci"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split("\0")
+    missing = [f for f in tracked if f and (ROOT / f).is_file() and f not in names]
+    assert not missing, missing[:20]
 
 
 def test_twine_check_passes(dists):
