@@ -122,6 +122,30 @@ def test_render_like_graphviz(tmp_path, monkeypatch):
         d.render(format="pdf", renderer="embedded")
 
 
+@pytest.mark.parametrize("kwargs", [
+    {"format": "png"}, {"format": "svg", "cleanup": True}, {"filename": "lesson.gv", "directory": "figs", "format": "png"},
+    {"filename": "x", "format": "png"}, {"filename": "x.dot", "format": "svg"}, {"outfile": "pics/g.png"},
+    {"outfile": "g.svg", "filename": "src.gv"}, {"filename": "a/b.gv", "directory": "d", "format": "png"},
+], ids=str)
+def test_render_writes_the_files_graphviz_digraph_writes(tmp_path, monkeypatch, kwargs):
+    """The same arguments give the same returned path and the same files as graphviz.Digraph.render."""
+    import shutil
+    import graphviz
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz.Digraph.render needs the system `dot` (apt install graphviz)")
+    made = {}
+    for who in ("graphviz", "adteach"):
+        (tmp_path / who).mkdir()
+        monkeypatch.chdir(tmp_path / who)
+        if who == "graphviz":
+            returned = graphviz.Digraph("adteach", body=["a -> b\n"]).render(**kwargs)
+        else:
+            returned = ad.draw(gw, 1.5, 0.5).render(**kwargs)
+        made[who] = returned, sorted(str(p.relative_to(tmp_path / who)) for p in Path().resolve().rglob("*")
+                                     if p.is_file())
+    assert made["adteach"] == made["graphviz"]
+
+
 def test_view_opens_the_rendered_file_with_the_default_application(tmp_path, monkeypatch):
     if not sys.platform.startswith("linux"):
         pytest.skip("xdg-open is the Linux viewer")

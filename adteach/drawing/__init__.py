@@ -283,7 +283,10 @@ class Drawing:
 
         filename   the source file (default "adteach.gv"); the picture is ``filename + "." + format``
         directory  the folder for both (made if missing)
-        outfile    the picture's path instead (its suffix gives the format); the source goes beside it
+        outfile    the picture's path instead (its suffix gives the format); the source goes beside it.
+                   With ``directory`` too, both go inside it, as graphviz's docs say ("directory for
+                   source saving and rendering"; graphviz 0.21 itself then writes the picture
+                   relative to the current folder, and fails if that folder is missing)
         format     "svg" (the default here; graphviz's is pdf, which needs a system ``dot``) or "png", ...
         view       open the picture with the default application (``xdg-open``, ``open``, ``startfile``)
         cleanup    delete the source file afterwards
