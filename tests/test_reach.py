@@ -593,6 +593,18 @@ def _stdout(msgs):
     return "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
 
 
+def test_widgets_extra_accepts_colabs_ipywidgets_and_lessons_extra_needs_8_for_jupyterlab_4():
+    import tomllib
+    from packaging.requirements import Requirement
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+    def spec(extra):
+        return next(Requirement(r).specifier for r in extras[extra] if Requirement(r).name == "ipywidgets")
+    assert spec("widgets").contains("7.7.1") and spec("widgets").contains("8.1.9")  # Colab's, and today's
+    assert not spec("widgets").contains("7.6.5") and not spec("widgets").contains("9.0.0")
+    assert spec("lessons").contains("8.1.9") and not spec("lessons").contains("7.7.1")
+
+
 def test_explorer_kernel_side_works_with_ipywidgets_7_7(ipywidgets7, monkeypatch):
     """As in Colab (ipywidgets 7.7): a real kernel builds and shows an explorer; the front end's message
     for a dragged slider (a comm_msg "update", as the widget manager sends it) moves it; the kernel
