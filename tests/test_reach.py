@@ -146,6 +146,20 @@ def test_render_writes_the_files_graphviz_digraph_writes(tmp_path, monkeypatch, 
     assert made["adteach"] == made["graphviz"]
 
 
+def test_render_takes_graphviz_keywords_and_refuses_the_layouts_it_cannot_do(tmp_path):
+    d = ad.draw(gw, 1.5, 0.5)
+    out = d.render(tmp_path / "g", format="png", quiet=True, engine="dot", overwrite_source=True)
+    assert Path(out).read_bytes() == d.png()
+    with pytest.raises(FileExistsError, match="g.png"):
+        d.render(tmp_path / "g", format="png", raise_if_result_exists=True)
+    for bad in ({"engine": "neato"}, {"formatter": "cairo"}, {"neato_no_op": 1}):
+        with pytest.raises(ValueError, match=f"render: {next(iter(bad))}=.*laid out by dot"):
+            d.render(tmp_path / "h", format="svg", **bad)
+    assert not (tmp_path / "h").exists()  # refused before anything was written
+    with pytest.raises(TypeError):
+        d.render(tmp_path / "g", colour="red")  # a misspelt keyword is an error, not ignored
+
+
 def test_view_opens_the_rendered_file_with_the_default_application(tmp_path, monkeypatch):
     if not sys.platform.startswith("linux"):
         pytest.skip("xdg-open is the Linux viewer")
