@@ -1,6 +1,6 @@
 """The ``adteach`` command line.
 
-    adteach lessons [DIR] [--force]
+    adteach lessons [DIR] [--force] [--html]
     adteach release [SOURCE ...] [-o DIR] [--check]
     adteach release --student-dir DIR [--course ROOT]
     adteach grade SOURCE SUBMISSION ... --report DIR [--roster CSV] [--lms canvas|moodle] [--jobs N] ...
@@ -106,14 +106,70 @@ def _add_version_and_lessons(parser):
     les = sub.add_parser(
         "lessons",
         help="copy the lesson notebooks and the exercises to a folder, to open them in Jupyter",
-        description=("Copy the ten lesson notebooks (and the student exercises, into DIR/exercises) out of "
+        description=("Copy the lesson notebooks (and the student exercises, into DIR/exercises) out of "
                      "the installed package, then print the command that opens lesson 1. Files already "
-                     "in DIR are kept (your work is never overwritten) unless --force is given."),
+                     "in DIR are kept (your work is never overwritten) unless --force is given. With "
+                     "--html, also write each lesson as an offline web page to DIR/html."),
     )
     les.add_argument("directory", nargs="?", default="adteach-lessons", metavar="DIR",
                      help="where to put them (default: ./adteach-lessons; made if missing)")
     les.add_argument("--force", action="store_true", help="overwrite files that are already there")
+    les.add_argument("--html", action="store_true",
+                     help="also write DIR/html/: each lesson as a web page that works offline (drawings "
+                          "inline, each explorer as the picture of its saved state, formulas by a local "
+                          "MathJax when jupyter-server-mathjax is installed)")
     return sub
+
+
+# MathJax 2 (what nbconvert's pages load) from jupyter-server-mathjax, which has the STIX-Web
+# fonts but not the TeX ones: this tells MathJax to use those, set before MathJax.js loads.
+_MATHJAX_FONTS = ('<script>window.MathJax = {"HTML-CSS": {availableFonts: [], preferredFont: null, '
+                  'webFont: "STIX-Web", imageFont: null}};</script>\n')
+_MATHJAX_LOCAL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+
+
+def export_html(notebooks, out_dir):
+    """Write each notebook as ``out_dir/NAME.html``, a page that needs no network.
+
+    Images are embedded (drawings as SVG, plots as PNG); the saved widget state is left out, so
+    nbconvert shows each explorer as the PNG picture of its state that the notebook stores beside
+    it (a live widget needs a kernel anyway). MathJax is copied to ``out_dir/mathjax`` from
+    jupyter-server-mathjax when it is installed, else the page loads it from nbconvert's CDN.
+    Returns (the pages written, whether MathJax is local).
+    """
+    import shutil
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import jupyter_server_mathjax
+        static = Path(jupyter_server_mathjax.__file__).parent / "static"
+    except ImportError:
+        static = None
+    exporter = HTMLExporter(embed_images=True)
+    if static is not None:
+        if not (out_dir / "mathjax" / "MathJax.js").is_file():
+            shutil.copytree(static, out_dir / "mathjax", dirs_exist_ok=True)
+        exporter.mathjax_url = _MATHJAX_LOCAL
+    pages = []
+    for nb_path in notebooks:
+        nb_path = Path(nb_path)
+        nb = nbformat.read(nb_path, as_version=4)
+        nb.metadata.pop("widgets", None)  # no widget state: each explorer shows its stored picture
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": nb_path.stem,
+                                                                          "path": str(nb_path.parent)}})
+        # require.js (from a CDN) only loads the widget renderer, and there are no widgets to render
+        body = body.replace(f'<script src="{exporter.require_js_url}"></script>', "", 1)
+        if static is not None:
+            tag = f'<script src="{_MATHJAX_LOCAL}">'
+            body = body.replace(tag, _MATHJAX_FONTS + tag, 1)
+        page = out_dir / f"{nb_path.stem}.html"
+        page.write_text(body, encoding="utf-8")
+        pages.append(page)
+    return pages, static is not None
 
 
 def _lesson_sources():
@@ -160,6 +216,16 @@ def _cmd_lessons(args) -> int:
     quote = shlex.quote if sys.platform != "win32" else (lambda s: f'"{s}"' if " " in s else s)
     print("Open lesson 1 with:")
     print(f"    jupyter lab {quote(str(first))}")
+    if args.html:
+        if find_spec("nbconvert") is None:
+            print('adteach lessons --html: nbconvert is not installed; first run:  pip install "adteach[lessons]"',
+                  file=sys.stderr)
+            return 2
+        pages, local = export_html([dst for _, dst in plan if dst.parent == target], target / "html")
+        print(f"wrote {len(pages)} web page(s) to {target / 'html'} (open {quote(str(pages[0]))} in a browser)")
+        if not local:
+            print("  their formulas need MathJax from the internet; for pages that work offline first run:  "
+                  "pip install jupyter-server-mathjax")
     return 0
 
 

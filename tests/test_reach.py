@@ -122,6 +122,44 @@ def test_render_like_graphviz(tmp_path, monkeypatch):
         d.render(format="pdf", renderer="embedded")
 
 
+@pytest.mark.parametrize("kwargs", [
+    {"format": "png"}, {"format": "svg", "cleanup": True}, {"filename": "lesson.gv", "directory": "figs", "format": "png"},
+    {"filename": "x", "format": "png"}, {"filename": "x.dot", "format": "svg"}, {"outfile": "pics/g.png"},
+    {"outfile": "g.svg", "filename": "src.gv"}, {"filename": "a/b.gv", "directory": "d", "format": "png"},
+], ids=str)
+def test_render_writes_the_files_graphviz_digraph_writes(tmp_path, monkeypatch, kwargs):
+    """The same arguments give the same returned path and the same files as graphviz.Digraph.render."""
+    import shutil
+    import graphviz
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz.Digraph.render needs the system `dot` (apt install graphviz)")
+    made = {}
+    for who in ("graphviz", "adteach"):
+        (tmp_path / who).mkdir()
+        monkeypatch.chdir(tmp_path / who)
+        if who == "graphviz":
+            returned = graphviz.Digraph("adteach", body=["a -> b\n"]).render(**kwargs)
+        else:
+            returned = ad.draw(gw, 1.5, 0.5).render(**kwargs)
+        made[who] = returned, sorted(str(p.relative_to(tmp_path / who)) for p in Path().resolve().rglob("*")
+                                     if p.is_file())
+    assert made["adteach"] == made["graphviz"]
+
+
+def test_render_takes_graphviz_keywords_and_refuses_the_layouts_it_cannot_do(tmp_path):
+    d = ad.draw(gw, 1.5, 0.5)
+    out = d.render(tmp_path / "g", format="png", quiet=True, engine="dot", overwrite_source=True)
+    assert Path(out).read_bytes() == d.png()
+    with pytest.raises(FileExistsError, match="g.png"):
+        d.render(tmp_path / "g", format="png", raise_if_result_exists=True)
+    for bad in ({"engine": "neato"}, {"formatter": "cairo"}, {"neato_no_op": 1}):
+        with pytest.raises(ValueError, match=f"render: {next(iter(bad))}=.*laid out by dot"):
+            d.render(tmp_path / "h", format="svg", **bad)
+    assert not (tmp_path / "h").exists()  # refused before anything was written
+    with pytest.raises(TypeError):
+        d.render(tmp_path / "g", colour="red")  # a misspelt keyword is an error, not ignored
+
+
 def test_view_opens_the_rendered_file_with_the_default_application(tmp_path, monkeypatch):
     if not sys.platform.startswith("linux"):
         pytest.skip("xdg-open is the Linux viewer")
@@ -140,7 +178,8 @@ def test_view_opens_the_rendered_file_with_the_default_application(tmp_path, mon
             break
         import time
         time.sleep(0.05)
-    assert log.read_text().split() == [out, out2] and out2.endswith("h.svg")
+    # each viewer is started in the background (as graphviz does), so they may log in either order
+    assert sorted(log.read_text().split()) == sorted([out, out2]) and out2.endswith("h.svg")
 
 
 def test_pipe_and_save_in_png(tmp_path):
@@ -239,8 +278,8 @@ def test_stored_lesson_outputs_carry_png_beside_each_picture(lesson):
 def dists(tmp_path_factory):
     """`python -m build` (sdist, then the wheel built from that sdist) on a copy of this checkout."""
     base = tmp_path_factory.mktemp("dist")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split()
+    files = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split("\0")
     src = base / "src"
     for f in files:
         if (ROOT / f).is_file():
@@ -280,6 +319,12 @@ def test_sdist_holds_what_its_test_suite_needs(dists):
                  "exercises/source/03_reverse_mode.ipynb", "binder/requirements.txt", "bench/bench_render.py"):
         assert need in names, need
     assert {p.name for p in LESSONS} <= {n.split("/")[-1] for n in names if n.startswith("notebooks/")}
+    # every file the suite reads: all that git holds under the folders of pyproject's testpaths and
+    # the data they use (tests/grading_data, exercises/, notebooks/), the benchmarks and binder/
+    tracked = subprocess.run(["git", "ls-files", "-z", "tests", "notebooks", "exercises", "bench", "binder", ".ci"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split("\0")
+    missing = [f for f in tracked if f and (ROOT / f).is_file() and f not in names]
+    assert not missing, missing[:20]
 
 
 def test_twine_check_passes(dists):
@@ -413,6 +458,65 @@ def test_marker_agrees_with_this_machine():
         assert metadata.version("graphviz-pure") == str(req.specifier).lstrip("=")
 
 
+def test_without_graphviz_pure_drawings_use_the_system_dot(tmp_path):
+    """Where graphviz-pure has no wheel the draw extra leaves it out: drawings then come from `dot`."""
+    import shutil
+    import numpy as np
+    dot = shutil.which("dot")
+    if dot is None:
+        pytest.skip("no system Graphviz `dot` on PATH (apt install graphviz)")
+    site = tmp_path / "site"  # this interpreter's packages without graphviz-pure: numpy only (-S below)
+    site.mkdir()
+    for name in ("numpy", "numpy.libs"):
+        if (Path(np.__file__).parents[1] / name).exists():
+            (site / name).symlink_to(Path(np.__file__).parents[1] / name)
+    code = ("import adteach as ad\nfrom adteach.drawing import render\nprint(render.available_renderers())\n"
+            "b = ad.draw(lambda x: ad.sin(x) * x, 1.0)._repr_mimebundle_()\n"
+            "print(sorted(b), 'graphviz-pure' in b['image/svg+xml'], b['image/png'][:4])\n")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PATH": os.path.dirname(dot), "PYTHONPATH": os.pathsep.join([str(ROOT), str(site)])})
+    assert out.returncode == 0, out.stderr
+    renderers, shown = out.stdout.splitlines()
+    assert renderers == "['system']"
+    assert shown == "['image/png', 'image/svg+xml', 'text/plain'] False b'\\x89PNG'"
+
+
+# =====================================================================================
+# 6. Binder: lesson 1 opens, JupyterLab asks about no news
+# =====================================================================================
+def test_binder_links_open_lesson_1():
+    import tomllib
+    from urllib.parse import parse_qs, urlparse
+    links = re.findall(r"\((https://mybinder\.org/v2/gh/[^)\s]+)\)", (ROOT / "README.md").read_text())
+    links.append(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Lessons"])
+    assert len(links) >= 2
+    for link in links:
+        (urlpath,) = parse_qs(urlparse(link).query)["urlpath"]
+        assert urlpath.startswith("lab/tree/") and ROOT / urlpath.removeprefix("lab/tree/") == LESSONS[0], link
+
+
+def test_binder_overrides_switch_off_jupyterlabs_news_and_update_check(tmp_path):
+    """JupyterLab's own settings code reads binder/overrides/overrides.json as the new defaults, and
+    postBuild puts it where this JupyterLab looks for it (<prefix>/share/jupyter/lab/settings)."""
+    import shutil
+    import jsonschema
+    from jupyterlab.labapp import LabApp
+    from jupyterlab_server.settings_utils import get_settings
+    app = LabApp()
+    assert Path(app.app_settings_dir) == Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
+    assert "$prefix/share/jupyter/lab/settings" in (ROOT / "binder" / "postBuild").read_text()
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    shutil.copy(ROOT / "binder" / "overrides" / "overrides.json", settings)
+    name = "@jupyterlab/apputils-extension:notification"
+    plain, _ = get_settings(str(tmp_path / "none"), app.schemas_dir, str(tmp_path / "user"), schema_name=name)
+    result, _ = get_settings(str(settings), app.schemas_dir, str(tmp_path / "user"), schema_name=name)
+    before, after = plain["schema"]["properties"], result["schema"]["properties"]
+    assert before["fetchNews"]["default"] == "none"  # JupyterLab's own default: ask with a pop-up
+    assert after["fetchNews"]["default"] == "false" and after["checkForUpdates"]["default"] is False
+    jsonschema.validate({"fetchNews": "false", "checkForUpdates": False}, plain["schema"])  # values it accepts
+
+
 # =====================================================================================
 # 7. static export: a lesson as one HTML page
 # =====================================================================================
@@ -435,3 +539,189 @@ def test_lesson_exports_to_html_with_widget_state_and_drawings(tmp_path):
     inline = [m for m in images if "<title>adteach</title>" in m] + re.findall(r"<svg\b.*?<title>adteach</title>", page, re.S)
     assert drawings and len(inline) >= len(drawings)  # every drawing in the page itself, no file beside it
     assert "adteach" in page and "MathJax" in page
+
+
+# =====================================================================================
+# 5. front ends: the explorer's kernel side with ipywidgets 7.7 (Google Colab's)
+# =====================================================================================
+W7 = ["ipywidgets==7.7.*", "ipython_genutils~=0.2.0", "widgetsnbextension==3.6.*", "jupyterlab_widgets>=1,<3"]  # 7.7's own pins
+
+
+@pytest.fixture(scope="module")
+def ipywidgets7(tmp_path_factory):
+    """A virtual environment whose own site-packages hold ipywidgets 7.7 (and its matched front-end
+    packages); the rest (ipykernel, numpy, graphviz, matplotlib) and this checkout's adteach come
+    after it on sys.path from the test environment (a .pth file), so ipywidgets 7.7 is the one
+    imported. Installed with --no-deps: widgetsnbextension 3.6 would otherwise pull in a whole
+    Notebook 7 and JupyterLab that the kernel side never imports."""
+    import site
+    import venv
+    base = tmp_path_factory.mktemp("ipywidgets7")
+    env_dir = base / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    py = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    own = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", own, *W7],
+                         capture_output=True, text=True, timeout=300)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    (Path(own) / "zz_test_environment.pth").write_text(
+        "\n".join([str(ROOT), *site.getsitepackages()]) + "\n")
+    kernels = base / "share" / "jupyter" / "kernels" / "ipywidgets7"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [str(py), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (ipywidgets 7.7)", "language": "python"}))
+    return py, base / "share" / "jupyter"
+
+
+def _iopub_until_idle(kc, msg_id, timeout=60):
+    msgs = []
+    while True:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        msgs.append(msg)
+        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"):
+            return msgs
+
+
+def _execute(kc, code):
+    msg_id = kc.execute(code)
+    msgs = _iopub_until_idle(kc, msg_id)
+    errors = [m["content"] for m in msgs if m["msg_type"] == "error"]
+    assert not errors, "\n".join("\n".join(e["traceback"]) for e in errors)
+    return msgs
+
+
+def _fold_states(msgs, states):
+    """The front end's copy of every widget model: its comm_open state, then each "update" applied."""
+    for m in msgs:
+        if m["msg_type"] == "comm_open":
+            states[m["content"]["comm_id"]] = dict(m["content"]["data"]["state"])
+        elif m["msg_type"] == "comm_msg" and m["content"]["data"].get("method") == "update":
+            states.setdefault(m["content"]["comm_id"], {}).update(m["content"]["data"]["state"])
+    return states
+
+
+def _stdout(msgs):
+    return "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+
+
+def test_widgets_extra_accepts_colabs_ipywidgets_and_lessons_extra_needs_8_for_jupyterlab_4():
+    import tomllib
+    from packaging.requirements import Requirement
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+    def spec(extra):
+        return next(Requirement(r).specifier for r in extras[extra] if Requirement(r).name == "ipywidgets")
+    assert spec("widgets").contains("7.7.1") and spec("widgets").contains("8.1.9")  # Colab's, and today's
+    assert not spec("widgets").contains("7.6.5") and not spec("widgets").contains("9.0.0")
+    assert spec("lessons").contains("8.1.9") and not spec("lessons").contains("7.7.1")
+
+
+def test_explorer_kernel_side_works_with_ipywidgets_7_7(ipywidgets7, monkeypatch):
+    """As in Colab (ipywidgets 7.7): a real kernel builds and shows an explorer; the front end's message
+    for a dragged slider (a comm_msg "update", as the widget manager sends it) moves it; the kernel
+    answers with the new value and gradient and a new graph for the front end."""
+    from jupyter_client.manager import start_new_kernel
+    py, data_dir = ipywidgets7
+    monkeypatch.setenv("JUPYTER_PATH", str(data_dir))
+    km, kc = start_new_kernel(kernel_name="ipywidgets7", startup_timeout=120)
+    try:
+        msgs = _execute(kc, (
+            "import sys, json, ipywidgets, adteach as ad\n"
+            "from IPython.display import display\n"
+            "def gw(x1, x2):\n"
+            "    return (ad.sin(x1 / x2) + x1 / x2 - ad.exp(x2)) * (x1 / x2 - ad.exp(x2))\n"
+            "ex = ad.explore(gw, x1=(0.5, 2.5), x2=(0.25, 1.5))\n"
+            "display(ex)\n"
+            "print(ipywidgets.__version__, ipywidgets.__file__.startswith(sys.prefix))\n"
+            "print(ex.model_id, ex.sliders['x1'].model_id, ex.graph_html.model_id, ex.readout.model_id)\n"))
+        (version, own), ids = (line.split() for line in _stdout(msgs).splitlines())
+        assert version.startswith("7.7.") and own == "True"  # the venv's ipywidgets 7.7, not the 8.x beside it
+        explorer, slider, graph, readout = ids
+        opened = {m["content"]["comm_id"]: m for m in msgs if m["msg_type"] == "comm_open"}
+        assert {explorer, slider, graph, readout} <= set(opened)
+        assert opened[slider]["content"]["data"]["state"]["_model_name"] == "FloatSliderModel"
+        assert opened[slider]["metadata"]["version"].startswith("2.")  # ipywidgets 7's widget protocol
+        views = [m["content"]["data"].get("application/vnd.jupyter.widget-view+json", {})
+                 for m in msgs if m["msg_type"] == "display_data"]
+        assert [v["model_id"] for v in views] == [explorer]  # shown once, as the front end expects it
+        shown = next(m["content"]["data"] for m in msgs if m["msg_type"] == "display_data")
+        assert shown["image/png"].startswith("iVBORw0KGgo")  # its picture too, for a saved Colab notebook
+        states = _fold_states(msgs, {})
+        old_graph = states[graph]["value"]
+        assert "<svg" in old_graph and states[slider]["value"] == 1.5  # the range's middle
+
+        # the front end drags x1 to 2.25: the message ipywidgets' JavaScript manager sends
+        kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": slider, "data": {
+            "method": "update", "state": {"value": 2.25}, "buffer_paths": []}}))
+        answers = []
+        for _ in range(500):  # the kernel's answers: new state for the read-out and the graph
+            answers.append(kc.get_iopub_msg(timeout=60))
+            if answers[-1]["msg_type"] == "comm_msg" and answers[-1]["content"]["comm_id"] == graph:
+                break
+        # then ask the kernel what it now holds (its reply comes after any trailing frame's messages)
+        msgs = _execute(kc, "print(json.dumps([ex.values, ex.value, list(ex.gradient), ex.svg]))")
+        states = _fold_states(answers + msgs, states)
+        new_graph = states[graph]["value"]
+        assert "<svg" in new_graph and new_graph != old_graph
+        values, value, gradient, svg = json.loads(_stdout(msgs))
+        assert values["x1"] == 2.25 and svg in new_graph  # what the kernel drew is what the front end has
+        expected = ad.trace(gw, values["x1"], values["x2"])  # computed here, in the test's own process
+        assert value == pytest.approx(expected.value, rel=1e-12)
+        assert gradient == pytest.approx(list(expected.gradient), rel=1e-12)
+        assert ad.draw(gw, values["x1"], values["x2"]).svg().split("<svg", 1)[1] in new_graph  # the new picture
+        assert ad.notation.number(expected.value) in states[readout]["value"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_offline_lesson_pages_show_formulas_drawings_and_explorers_with_no_network(tmp_path):
+    """`adteach lessons DIR --html`: pages that a browser shows with every request off this machine
+    refused: MathJax typesets from DIR/html/mathjax, drawings are inline, explorers are their pictures."""
+    from playwright.sync_api import sync_playwright
+    out = subprocess.run([sys.executable, "-m", "adteach", "lessons", "L", "--html"], cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    pages = tmp_path / "L" / "html"
+    assert sorted(p.stem for p in pages.glob("*.html")) == [p.stem for p in LESSONS]
+    assert f"wrote {len(LESSONS)} web page(s)" in out.stdout and "internet" not in out.stdout
+    lesson = ROOT / "notebooks" / "05_reverse_mode.ipynb"
+    nb = json.loads(lesson.read_text(encoding="utf-8"))
+    kinds = [kind for kind, _ in _drawing_outputs(nb)]
+    assert kinds.count("drawing") and kinds.count("explorer")
+    page = (pages / "05_reverse_mode.html").read_text(encoding="utf-8")
+    assert "widget-view+json" not in page and "widget-state+json" not in page
+    assert re.findall(r'<script[^>]* src="([^"]+)"', page) == [
+        "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"]  # nothing else to fetch
+
+    chromium = os.environ.get("ADTEACH_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.skip(f"no Chromium at {chromium} (apt install chromium)")
+    refused, failed = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            view = browser.new_page(viewport={"width": 1100, "height": 900})
+            view.route(re.compile(r"^(?!file:|data:|about:)"), lambda r: (refused.append(r.request.url), r.abort()))
+            view.on("requestfailed", lambda r: failed.append(r.url) if r.url.startswith("file:") else None)
+            view.goto((pages / "05_reverse_mode.html").as_uri())
+            view.wait_for_function("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && "
+                                   "document.querySelectorAll('.MathJax').length > 0", timeout=60000)
+            seen = view.evaluate("""() => ({
+                math: document.querySelectorAll('.MathJax').length,
+                errors: document.querySelectorAll('.MathJax_Error, [data-mjx-error]').length
+                        + (document.body.innerText.includes('Math Processing Error') ? 1 : 0),
+                unset: Array.from(document.querySelectorAll('.jp-MarkdownOutput')).filter(
+                        e => /\\$[^$]+\\$/.test(e.innerText)).length,
+                svg: Array.from(document.images).filter(i => i.src.startsWith('data:image/svg+xml')
+                        && i.naturalWidth > 100).length + document.querySelectorAll('svg title').length,
+                png: Array.from(document.images).filter(i => i.src.startsWith('data:image/png')
+                        && i.naturalWidth > 300).length})""")
+        finally:
+            browser.close()
+    assert not refused and not failed, (refused, failed)  # e.g. a MathJax font file that is not there
+    assert seen["math"] >= 10 and not seen["errors"] and not seen["unset"], seen
+    assert seen["svg"] >= kinds.count("drawing") and seen["png"] >= kinds.count("explorer"), seen

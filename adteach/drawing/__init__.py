@@ -278,18 +278,32 @@ class Drawing:
         return path
 
     def render(self, filename=None, directory=None, view=False, cleanup=False, format=None, renderer=None,
-               *, outfile=None, **_ignored) -> str:
+               formatter=None, neato_no_op=None, quiet=False, quiet_view=False, *, outfile=None,
+               engine=None, raise_if_result_exists=False, overwrite_source=False) -> str:
         """Like ``graphviz.Digraph.render``: save the DOT source and draw it; return the picture's path.
 
         filename   the source file (default "adteach.gv"); the picture is ``filename + "." + format``
         directory  the folder for both (made if missing)
-        outfile    the picture's path instead (its suffix gives the format); the source goes beside it
+        outfile    the picture's path instead (its suffix gives the format); the source goes beside it.
+                   With ``directory`` too, both go inside it, as graphviz's docs say ("directory for
+                   source saving and rendering"; graphviz 0.21 itself then writes the picture
+                   relative to the current folder, and fails if that folder is missing)
         format     "svg" (the default here; graphviz's is pdf, which needs a system ``dot``) or "png", ...
         view       open the picture with the default application (``xdg-open``, ``open``, ``startfile``)
         cleanup    delete the source file afterwards
         renderer   adteach's renderer: "auto", "embedded" or "system" (default: the drawing's)
+        raise_if_result_exists  raise FileExistsError instead of replacing an existing picture
+        quiet, quiet_view, overwrite_source  accepted as graphviz's are (nothing is printed here);
+        engine, formatter, neato_no_op  only their defaults: the layout is always ``dot``'s
         """
         from pathlib import Path
+
+        if engine not in (None, "dot") or formatter is not None or neato_no_op:
+            what = (f"engine={engine!r}" if engine not in (None, "dot") else
+                    f"formatter={formatter!r}" if formatter is not None else f"neato_no_op={neato_no_op!r}")
+            raise ValueError(f"render: {what} is not supported: adteach's drawings are laid out by dot "
+                             "(take Drawing.source to graphviz.Source for other layouts)")
+        view = view or quiet_view
 
         base = Path(directory) if directory is not None else Path()
         if outfile is not None:
@@ -305,6 +319,8 @@ class Drawing:
             format = format or "svg"
             source = base / (filename if filename is not None else f"{_GRAPH_NAME}.gv")
             out = source.with_name(f"{source.name}.{format.lower()}")
+        if raise_if_result_exists and out.exists():
+            raise FileExistsError(f"render: {os.fspath(out)!r} exists (raise_if_result_exists=True)")
         data = self.pipe(format, renderer=renderer)  # first: a failure leaves no half-written files
         for p in {source.parent, out.parent}:
             p.mkdir(parents=True, exist_ok=True)

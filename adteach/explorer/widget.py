@@ -542,7 +542,10 @@ class Explorer(widgets.VBox):
 
     def _repr_mimebundle_(self, **kwargs):
         """The live widget, plus a still picture (PNG) for viewers that cannot run it (see ``picture``)."""
-        bundle = super()._repr_mimebundle_(**kwargs)
+        base = getattr(super(), "_repr_mimebundle_", None)  # ipywidgets 8; 7.x (Colab) has none
+        bundle = base(**kwargs) if base is not None else {
+            "text/plain": repr(self), "application/vnd.jupyter.widget-view+json": {
+                "version_major": 2, "version_minor": 0, "model_id": self.model_id}}
         if isinstance(bundle, dict):
             try:
                 from .picture import explorer_png
@@ -551,6 +554,13 @@ class Explorer(widgets.VBox):
             except Exception:  # noqa: BLE001 - no renderer: the live widget and its text form still show
                 pass
         return bundle
+
+    if not hasattr(widgets.Widget, "_repr_mimebundle_"):
+        def _ipython_display_(self, **kwargs):
+            """ipywidgets 7 (Google Colab) shows widgets this way: the same bundle, the PNG included."""
+            from IPython.display import display
+            display(self._repr_mimebundle_(), raw=True)
+            self._handle_displayed(**kwargs)
 
     def __repr__(self):
         at = ", ".join(f"{n}={_fmt(s.value)}" for n, s in self.sliders.items())
