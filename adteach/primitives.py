@@ -16,7 +16,8 @@ An entry holds:
 * ``vjp``      -- for *structural* operations (sum, matmul, reshape, ...), where a
   "partial" would be a large Jacobian, the vector-Jacobian product instead:
   ``vjp(g, i, *inputs, out=..., **aux)`` maps the output's adjoint ``g`` to input
-  ``i``'s share. These operations are linear, so their forward-mode tangent is the
+  ``i``'s share (``stack`` and ``concatenate``, which take any number of inputs,
+  get them as one list: ``vjp(g, i, inputs, out=...)``). These operations are linear, so their forward-mode tangent is the
   operation itself applied to the tangents (``matmul``, linear in each input
   separately, is marked ``multilinear``: a @ b' + a' @ b);
 * ``jvp``      -- for the few structural operations that are *not* linear (``max``,
@@ -105,6 +106,24 @@ def _define(name, fn, fmt, latex, **kw) -> Primitive:
 def _unary(math_fn, np_fn):
     """A value function that is fast on plain floats and works on arrays."""
     return lambda x: math_fn(x) if type(x) is float else np_fn(x)
+
+
+# Overflow, one rule for floats and arrays: when a finite input gives a result too large
+# for a float64, exp and pow raise DomainError (math.exp and float ** do so for floats;
+# NumPy would give inf with a warning for arrays, so arrays are made to raise too).
+# Infinite inputs give infinite results, as IEEE arithmetic says (exp(inf) = inf).
+def _no_overflow(np_fn):
+    def fn(*xs):
+        with np.errstate(over="raise"):
+            return np_fn(*xs)
+    return fn
+
+
+def _pow_fn(a, b):
+    if type(a) is float and type(b) is float:
+        return a ** b  # raises OverflowError on overflow
+    with np.errstate(over="raise"):
+        return a ** b
 
 
 # --- domain checks: each returns a message, or None when the input is fine ----
@@ -258,10 +277,10 @@ _define("div", lambda a, b: a / b, "{0} / {1}", "\\frac{{{0}}}{{{1}}}",
         labels=("1/{1}", "-{0}/{1}²"), check=_check_div, nargs=2)
 _define("neg", lambda x: -x, "-{0}", "-{0}",
         partials=(MINUS_ONE,), labels=("-1",), nargs=1)
-_define("pow", lambda a, b: a ** b, "{0} ** {1}", "{0}^{{{1}}}",
+_define("pow", _pow_fn, "{0} ** {1}", "{0}^{{{1}}}",
         partials=(_pow_base, _pow_exponent),
         labels=("{1}·{0}^({1}-1)", "{0}^{1}·log({0})"), check=_check_pow, nargs=2)
-_define("exp", _unary(math.exp, np.exp), "exp({0})", "\\exp({0})",
+_define("exp", _unary(math.exp, _no_overflow(np.exp)), "exp({0})", "\\exp({0})",
         partials=(lambda x, out: out,), labels=("exp({0})",), nargs=1)
 _define("log", _unary(math.log, np.log), "log({0})", "\\ln({0})",
         partials=(_log_partial,), labels=("1/{0}",), check=_check_log, nargs=1)
@@ -319,7 +338,7 @@ _define("getitem", _getitem_fn, "{0}[{index}]", "{0}_{{{index}}}",
 _define("scatter", _scatter_fn, "scatter({0})", "{0}",
         vjp=lambda g, i, x, out, index, shape: getitem(g, index), labels=("1",), nargs=1)
 _define("stack", lambda *xs: np.stack(xs), "stack({all})", "[{all}]",
-        vjp=lambda g, i, *xs, out: getitem(g, i), labels=("1",))
+        vjp=lambda g, i, xs, out: getitem(g, i), labels=("1",))
 
 
 # --- the primitives of a backprop lecture: reductions that choose, softmax, where -----
@@ -397,7 +416,7 @@ def _log_softmax_jvp(tangents, x, out, axis=-1):
     return tangents[0] - sum(tangents[0] * exp(out), axis, True)
 
 
-def _concatenate_vjp(g, i, *xs, out, axis=0):
+def _concatenate_vjp(g, i, xs, out, axis=0):
     """Input i's share: its slice of the adjoint along ``axis``."""
     sizes = [np.shape(_value(x))[axis] for x in xs]
     start = builtins.sum(sizes[:i])
@@ -468,9 +487,25 @@ def apply(prim: Primitive, *args, **aux):
         t = type(a)
         if hasattr(t, "_ad_apply") and (carrier is None or t._ad_priority > carrier._ad_priority):
             carrier = t
+        elif t is np.ndarray and a.dtype == object:  # np.array([x, y]) of Vars: stack them, keep the derivatives
+            return apply(prim, *[from_objects(b) for b in args], **aux)
     if carrier is not None:
         return carrier._ad_apply(prim, args, aux)
     return evaluate(prim, args, aux)
+
+
+def from_objects(a):
+    """A NumPy object array holding Vars or Duals (``np.array([x, y])``, ``np.where(c, x, 0)``)
+    as one traced array: its elements stacked, so no derivative is lost. Anything else is returned as is."""
+    if not (type(a) is np.ndarray and a.dtype == object):
+        return a
+    flat = list(a.ravel())
+    if not any(hasattr(type(e), "_ad_apply") for e in flat):
+        return a
+    if a.ndim == 0:
+        return flat[0]
+    stacked = stack(flat)
+    return reshape(stacked, a.shape + np.shape(_value(stacked))[1:])
 
 
 def evaluate(prim: Primitive, values, aux, names=None):
@@ -489,6 +524,10 @@ def evaluate(prim: Primitive, values, aux, names=None):
             shapes = " and ".join(str(np.shape(v)) for v in values)
             raise _error(ShapeError, prim, f"shapes {shapes} cannot be combined ({exc})", values, names) from None
         raise _error(DomainError, prim, str(exc), values, names) from None
+    except (OverflowError, FloatingPointError) as exc:
+        hint = " (ad.logsumexp and ad.softmax sum exponentials without overflow)" if prim.name == "exp" else ""
+        raise _error(DomainError, prim, f"the result overflows: it is larger than the largest float64, "
+                     f"{np.finfo(float).max:.4g}{hint}", values, names) from None
     except (ArithmeticError, IndexError) as exc:
         cls = ShapeError if isinstance(exc, IndexError) else DomainError
         raise _error(cls, prim, f"{type(exc).__name__}: {exc}", values, names) from None
@@ -658,7 +697,11 @@ class ArrayLike:
 
     ``x.T``, ``x.sum()``, ``x[0]``, ``x.exp()``... and the ordering comparisons
     ``<``, ``<=``, ``>``, ``>=``, which compare the values (for ``if x > 0:`` in user
-    code) and are not differentiated. ``==`` stays identity, so Vars can be dict keys.
+    code) and are not differentiated. ``==`` and ``!=`` compare values too (a bool, or a
+    bool array), as in NumPy, JAX and PyTorch; hashing stays by identity, so Vars can
+    still be dict keys and set members. ``if x:`` follows NumPy's truth rules.
+    ``float(x)`` (which ``math.sin(x)`` and ``np.float64(x)`` call) is refused: it
+    would drop the derivative. ``f"{x:.4f}"`` formats the value.
     """
     __slots__ = ()
     __array_ufunc__ = array_ufunc  # np.sin(x), array * x: run as adteach primitives (see above)
@@ -703,6 +746,32 @@ class ArrayLike:
     def sigmoid(self):
         return sigmoid(self)
 
+    def sin(self):  # np.sin(np.array([x, y])) calls x.sin() on each Var of an object array
+        return sin(self)
+
+    def cos(self):
+        return cos(self)
+
+    def tan(self):
+        return tan(self)
+
+    def sqrt(self):
+        return sqrt(self)
+
+    def __array__(self, dtype=None, copy=None):
+        """NumPy asks for an array: a float array would drop the derivative, so only an object array of
+        this value's elements (``np.array([x, y])``, ``np.where(c, x, 0)``); adteach stacks those back."""
+        if dtype is not None and np.dtype(dtype) != object:
+            raise ADTypeError(_DROPS.format(what=f"Making a {np.dtype(dtype)} array", kind=type(self).__name__,
+                                            part=_PART[type(self).__name__]))
+        out = np.empty(self.shape, dtype=object)
+        if self.ndim == 0:
+            out[()] = self
+        else:
+            for index in np.ndindex(self.shape):
+                out[index] = getitem(self, index)
+        return out
+
     def __getitem__(self, index):
         return getitem(self, index=index)
 
@@ -717,10 +786,32 @@ class ArrayLike:
     def item(self) -> float:
         return float(np.asarray(_value(self)).item())
 
+    def __bool__(self):  # `if x:` follows NumPy: a scalar (or one element) has a truth value, larger arrays do not
+        v = _value(self)
+        if np.size(v) != 1:
+            raise ShapeError(
+                f"the truth value of a {type(self).__name__} of shape {np.shape(v)} is ambiguous (NumPy's rule): "
+                "use ad.sum(...), or (x.value > 0).any() / .all() on the numbers")
+        return bool(np.asarray(v).reshape(()))
+
     def __float__(self):
-        if self.ndim:
-            raise ShapeError(f"only a scalar {type(self).__name__} converts to float; this one has shape {self.shape}")
-        return float(_value(self))
+        raise ADTypeError(_DROPS.format(what="float()", kind=type(self).__name__, part=_PART[type(self).__name__]))
+
+    def __int__(self):
+        raise ADTypeError(_DROPS.format(what="int()", kind=type(self).__name__, part=_PART[type(self).__name__]))
+
+    def __index__(self):
+        raise ADTypeError(f"a {type(self).__name__} cannot be used as an index or a count: use int(x.value) "
+                          "for the number inside")
+
+    def __complex__(self):
+        raise ADTypeError(f"adteach works with real numbers: complex() of a {type(self).__name__} is not supported")
+
+    def __eq__(self, other):  # compares the values, as NumPy, JAX and PyTorch do (not differentiated)
+        return _value(self) == _value(other)
+
+    def __ne__(self, other):
+        return _value(self) != _value(other)
 
     def __format__(self, spec):  # f"{loss:.4f}" formats the value (a display, not a computation)
         return format(_value(self), spec)
@@ -745,6 +836,12 @@ class ArrayLike:
 
     def __abs__(self):
         return abs(self)
+
+
+_DROPS = ("{what} of a {kind} drops its {part}: math.sin(x), math.exp(x), float(x) and np.float64(x) all "
+          "make a plain number. Use ad.sin(...), ad.exp(...) instead of math.sin, math.exp, or x.value if you "
+          "mean the number")
+_PART = {"Var": "derivative", "Dual": "tangent (its derivative)"}
 
 
 def _no_numpy_options(name, options):
