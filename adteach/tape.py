@@ -70,7 +70,8 @@ class Var(P.ArrayLike):
 
     ``Var(1.5, name="x1")`` makes an input (a leaf). Operations on Vars return
     new Vars, recording ``prim`` (which primitive made it) and ``parents``.
-    After ``y.backward()``, every node ``v`` of y's graph has ``v.grad`` = dy/dv.
+    After ``y.backward()``, every node ``v`` of y's graph has ``v.grad`` = dy/dv;
+    ``v.grad`` is None until then (PyTorch's convention: nothing has been computed yet).
     """
 
     __slots__ = ("value", "grad", "parents", "prim", "aux", "name", "_n", "__weakref__")
@@ -301,6 +302,8 @@ def _sweep(output, seed, create_graph, stop):
 def _local_vjp(prim, i, g, inputs, out, aux):
     """Parent i's share of the adjoint g: g * partial_i, or the primitive's vjp."""
     if prim.vjp is not None:
+        if prim.nargs is None:  # stack, concatenate: the inputs as one list (unpacking them per input is O(n^2))
+            return prim.vjp(g, i, inputs, out=out, **(aux or {}))
         return prim.vjp(g, i, *inputs, out=out, **(aux or {}))
     partial = prim.partials[i]
     if partial is P.ONE:

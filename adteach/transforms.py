@@ -104,7 +104,7 @@ def _call_on_leaves(f, args, argnums, kwargs=None, fname="grad"):
         treedefs.append((treedef, len(parts)))
     with recording():
         out = f(*call_args, **(kwargs or {}))
-    return out, leaves, treedefs, nested
+    return pytree.tree_map(P.from_objects, out), leaves, treedefs, nested  # np.array([x, y]): stacked
 
 
 def _regroup(flat, treedefs, argnums):
@@ -319,7 +319,7 @@ def jvp(f, primals, tangents, has_aux=False):
                                  f"but its tangent has shape {np.shape(P._value(tv))}")
             leaves.append(Dual(pv, tv, tag))
         duals.append(pytree.unflatten(p_def, leaves))
-    out = f(*duals)
+    out = pytree.tree_map(P.from_objects, f(*duals))  # an object array of Duals: stacked
     if has_aux:
         out, aux = _split_aux(out, "jvp", f)
     values, tans = _tree_parts(out, tag)
