@@ -13,9 +13,11 @@ The core (this package's top level) needs NumPy only. Drawing (``draw``),
 widgets (``explore``) and the notebook extension import Graphviz, ipywidgets
 and matplotlib lazily, the first time they are used.
 """
-from .primitives import (ADError, ADTypeError, DomainError, ShapeError, TABLE, abs, add, broadcast_to, cos, div, dot,
-                         exp, getitem, identity, log, matmul, maximum, mean, mul, neg, pow, relu, reshape,
-                         sigmoid, sin, sqrt, stack, sub, sum, tan, tanh, transpose)
+from .primitives import (ADError, ADTypeError, DomainError, ShapeError, TABLE, abs, add, broadcast_to, concatenate,
+                         cos, div, dot, exp, getitem, identity, log, log_softmax, logsumexp, matmul, max, maximum,
+                         mean, min, minimum, mul, neg, pow, relu, reshape, sigmoid, sin, softmax, sqrt, stack,
+                         stop_gradient, sub, sum, tan, tanh, transpose, where)
+from .custom import custom_vjp
 from .tape import Var, backprop, graph_nodes
 from .forward import Dual
 from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp

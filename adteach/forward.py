@@ -12,7 +12,8 @@ a Jacobian *column* per pass (reverse mode gives a *row* per pass).
 
 Structural primitives (sum, reshape, stack...) are linear, so the tangent is the
 primitive applied to the tangents; for matmul (linear in each input separately)
-it is a' @ b + a @ b'.
+it is a' @ b + a @ b'. The few structural ones that are not linear (max,
+logsumexp, softmax...) bring their own tangent rule, ``jvp`` in the table.
 
 Tags: which ``jvp`` does a tangent belong to?
 ----------------------------------------------
@@ -80,6 +81,9 @@ class Dual(P.ArrayLike):
         mine = [type(a) is Dual and a.tag == tag for a in args]
         values = [a.value if m else a for a, m in zip(args, mine)]
         out = P.apply(prim, *values, **aux)
+        if prim.jvp is not None:  # structural but not linear (max, softmax...): its own tangent rule
+            tangents = [a.tangent if m else None for a, m in zip(args, mine)]
+            return Dual(out, prim.jvp(tangents, *values, out=out, **aux), tag)
         if prim.vjp is not None and not prim.multilinear:  # linear: apply it to the tangents
             tangents = [a.tangent if m else 0.0 * a for a, m in zip(args, mine)]
             return Dual(out, P.apply(prim, *tangents, **aux), tag)

@@ -19,6 +19,10 @@ An entry holds:
   ``i``'s share. These operations are linear, so their forward-mode tangent is the
   operation itself applied to the tangents (``matmul``, linear in each input
   separately, is marked ``multilinear``: a @ b' + a' @ b);
+* ``jvp``      -- for the few structural operations that are *not* linear (``max``,
+  ``logsumexp``, ``softmax``...), forward mode's rule:
+  ``jvp(tangents, *inputs, out=..., **aux)`` gives the output's tangent from the
+  inputs' tangents (``None`` for a constant input);
 * ``fmt`` / ``latex`` -- how the trace and the drawings write the operation;
 * ``labels``   -- how the drawings write each partial on its edge;
 * ``check``    -- an optional domain check that returns a message or ``None``.
@@ -33,6 +37,7 @@ from __future__ import annotations
 import builtins
 import functools
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -73,6 +78,7 @@ class Primitive:
     check: Callable[..., str | None] | None = None
     nargs: int | None = None  # None: as many as given (stack)
     multilinear: bool = False  # structural and linear in each input separately (matmul)
+    jvp: Callable[..., Any] | None = None  # structural but not linear (max, logsumexp...): the tangent rule
 
     @property
     def elementwise(self) -> bool:
@@ -195,7 +201,7 @@ def _sum_vjp(g, i, x, out, axis=None, keepdims=False):
 
 
 def _mean_vjp(g, i, x, out, axis=None, keepdims=False):
-    n = np.size(_value(x)) // max(np.size(_value(out)), 1)
+    n = np.size(_value(x)) // builtins.max(np.size(_value(out)), 1)
     return _sum_vjp(g, i, x, out, axis=axis, keepdims=keepdims) / float(n)
 
 
@@ -316,6 +322,126 @@ _define("stack", lambda *xs: np.stack(xs), "stack({all})", "[{all}]",
         vjp=lambda g, i, *xs, out: getitem(g, i), labels=("1",))
 
 
+# --- the primitives of a backprop lecture: reductions that choose, softmax, where -----
+def _expand(g, x, axis, keepdims):
+    """Bring a reduction's output (or its adjoint) back to the input's shape, by broadcasting."""
+    return _sum_vjp(g, 0, x, None, axis=axis, keepdims=keepdims)
+
+
+def _chooser_weights(x, axis, keepdims, pick):
+    """max/min: 1 on the chosen element, split evenly between ties (as JAX does), 0 elsewhere.
+
+    A constant (it depends on which element wins, not on how much), so the rule is
+    exact at every order: max is linear near any point without ties.
+    """
+    xv = np.asarray(_value(x), dtype=float)
+    won = (xv == pick(xv, axis=axis, keepdims=True)).astype(float)
+    return won / np.sum(won, axis=axis, keepdims=True)
+
+
+def _chooser(pick):
+    def fn(x, axis=None, keepdims=False):
+        return pick(x, axis=axis, keepdims=keepdims)
+
+    def vjp(g, i, x, out, axis=None, keepdims=False):
+        return _expand(g, x, axis, keepdims) * _chooser_weights(x, axis, keepdims, pick)
+
+    def jvp(tangents, x, out, axis=None, keepdims=False):
+        return sum(tangents[0] * _chooser_weights(x, axis, keepdims, pick), axis, keepdims)
+    return fn, vjp, jvp
+
+
+def _logsumexp_fn(x, axis=None, keepdims=False):
+    """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m the max: never overflows."""
+    x = np.asarray(x, dtype=float)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)  # all -inf (or an inf): leave the values as they are
+    with np.errstate(divide="ignore"):
+        out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    if not keepdims:
+        out = np.squeeze(out, axis=axis)
+    return float(out) if out.ndim == 0 else out
+
+
+def _logsumexp_vjp(g, i, x, out, axis=None, keepdims=False):  # the gradient is softmax(x)
+    return _expand(g, x, axis, keepdims) * softmax(x, axis)
+
+
+def _logsumexp_jvp(tangents, x, out, axis=None, keepdims=False):
+    return sum(tangents[0] * softmax(x, axis), axis, keepdims)
+
+
+def _softmax_fn(x, axis=-1):
+    x = np.asarray(x, dtype=float)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))  # the largest term is exp(0) = 1: no overflow
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _softmax_vjp(g, i, x, out, axis=-1):  # s * (g - <g, s>)
+    return out * (g - sum(g * out, axis, True))
+
+
+def _softmax_jvp(tangents, x, out, axis=-1):
+    return out * (tangents[0] - sum(tangents[0] * out, axis, True))
+
+
+def _log_softmax_fn(x, axis=-1):
+    return np.asarray(x, dtype=float) - _logsumexp_fn(x, axis=axis, keepdims=True)
+
+
+def _log_softmax_vjp(g, i, x, out, axis=-1):  # g - softmax * sum(g)
+    return g - exp(out) * sum(g, axis, True)
+
+
+def _log_softmax_jvp(tangents, x, out, axis=-1):
+    return tangents[0] - sum(tangents[0] * exp(out), axis, True)
+
+
+def _concatenate_vjp(g, i, *xs, out, axis=0):
+    """Input i's share: its slice of the adjoint along ``axis``."""
+    sizes = [np.shape(_value(x))[axis] for x in xs]
+    start = builtins.sum(sizes[:i])
+    ax = axis % np.ndim(_value(xs[i]))
+    return getitem(g, (slice(None),) * ax + (slice(start, start + sizes[i]),))
+
+
+def _where_fn(x, y, cond):
+    out = np.where(cond, x, y)
+    return float(out) if out.ndim == 0 else out
+
+
+def _where_vjp(g, i, x, y, out, cond):
+    """g where this input was chosen, 0 elsewhere (summed back if it was broadcast)."""
+    chosen = np.broadcast_to(cond if i == 0 else ~cond, np.shape(_value(out))).astype(float)
+    return _unbroadcast(g * (chosen if chosen.ndim else float(chosen)), np.shape(_value((x, y)[i])))
+
+
+def _zero_partial(x, out):
+    v = _value(x)
+    return np.zeros(np.shape(v)) if np.ndim(v) else 0.0
+
+
+_MAX, _MAX_VJP, _MAX_JVP = _chooser(np.max)
+_MIN, _MIN_VJP, _MIN_JVP = _chooser(np.min)
+_define("max", _MAX, "max({0})", "\\max {0}", vjp=_MAX_VJP, jvp=_MAX_JVP, labels=("[{0} = max]",), nargs=1)
+_define("min", _MIN, "min({0})", "\\min {0}", vjp=_MIN_VJP, jvp=_MIN_JVP, labels=("[{0} = min]",), nargs=1)
+_define("minimum", np.minimum, "min({0}, {1})", "\\min({0}, {1})",
+        partials=(lambda a, b, out: _maximum_partial(b, a), lambda a, b, out: _maximum_partial(a, b)),
+        labels=("[{0} ≤ {1}]", "[{1} ≤ {0}]"), nargs=2)
+_define("logsumexp", _logsumexp_fn, "logsumexp({0})", "\\log \\sum \\exp {0}",
+        vjp=_logsumexp_vjp, jvp=_logsumexp_jvp, labels=("softmax({0})",), nargs=1)
+_define("softmax", _softmax_fn, "softmax({0})", "\\operatorname{{softmax}}({0})",
+        vjp=_softmax_vjp, jvp=_softmax_jvp, labels=("diag(s) - s sᵀ",), nargs=1)
+_define("log_softmax", _log_softmax_fn, "log_softmax({0})", "\\log \\operatorname{{softmax}}({0})",
+        vjp=_log_softmax_vjp, jvp=_log_softmax_jvp, labels=("I - 1 sᵀ",), nargs=1)
+_define("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), "concatenate({all})", "[{all}]",
+        vjp=_concatenate_vjp, labels=("1",))
+_define("where", _where_fn, "where(c, {0}, {1})", "\\operatorname{{where}}(c, {0}, {1})",
+        vjp=_where_vjp, labels=("[c]", "[not c]"), nargs=2)
+_define("stop_gradient", lambda x: x, "stop_gradient({0})", "\\operatorname{{sg}}({0})",
+        partials=(_zero_partial,), labels=("0",), nargs=1)
+
+
 def _unbroadcast(g, shape):
     """Sum an adjoint back down to an input's shape (undoing NumPy broadcasting)."""
     gshape = np.shape(_value(g))
@@ -359,7 +485,7 @@ def evaluate(prim: Primitive, values, aux, names=None):
     except np.exceptions.AxisError as exc:
         raise _error(ShapeError, prim, str(exc), values, names) from None
     except ValueError as exc:
-        if "broadcast" in str(exc) or "shape" in str(exc) or "size" in str(exc):
+        if any(word in str(exc) for word in ("broadcast", "shape", "size", "dimension")):
             shapes = " and ".join(str(np.shape(v)) for v in values)
             raise _error(ShapeError, prim, f"shapes {shapes} cannot be combined ({exc})", values, names) from None
         raise _error(DomainError, prim, str(exc), values, names) from None
@@ -397,6 +523,7 @@ add, sub, mul, div, neg, pow = (_op(TABLE[n]) for n in ("add", "sub", "mul", "di
 exp, log, sin, cos, tan, tanh = (_op(TABLE[n]) for n in ("exp", "log", "sin", "cos", "tan", "tanh"))
 sqrt, abs, sigmoid, relu, maximum, identity = (
     _op(TABLE[n]) for n in ("sqrt", "abs", "sigmoid", "relu", "maximum", "identity"))
+minimum = _op(TABLE["minimum"])
 matmul = _op(TABLE["matmul"])
 _scatter = _op(TABLE["scatter"])
 
@@ -439,13 +566,77 @@ def stack(xs):
     return apply(TABLE["stack"], *xs)
 
 
+def max(x, axis=None, keepdims=False):
+    """The largest element (along ``axis``). Its gradient goes to the largest element;
+    elements that tie for the largest share it evenly, as in JAX."""
+    return apply(TABLE["max"], x, axis=_axis(axis), keepdims=bool(keepdims))
+
+
+def min(x, axis=None, keepdims=False):
+    """The smallest element (along ``axis``); ties share the gradient evenly, as in JAX."""
+    return apply(TABLE["min"], x, axis=_axis(axis), keepdims=bool(keepdims))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` (along ``axis``), computed stably: logsumexp([1000, 1000]) = 1000 + log 2."""
+    return apply(TABLE["logsumexp"], x, axis=_axis(axis), keepdims=bool(keepdims))
+
+
+def softmax(x, axis=-1):
+    """``exp(x) / sum(exp(x))`` along ``axis`` (an int, a tuple or None: all of them),
+    computed stably (no overflow for large x)."""
+    return apply(TABLE["softmax"], x, axis=_axis(axis))
+
+
+def log_softmax(x, axis=-1):
+    """``x - logsumexp(x)`` along ``axis``: the log of the softmax, without computing the softmax."""
+    return apply(TABLE["log_softmax"], x, axis=_axis(axis))
+
+
+def concatenate(xs, axis=0):
+    """Join arrays along an existing ``axis`` (``np.concatenate``)."""
+    xs = list(xs)
+    if not xs:
+        raise ShapeError("concatenate: needs at least one array, got an empty sequence")
+    for k, x in enumerate(xs):
+        if np.ndim(_value(x)) == 0:
+            raise ShapeError(f"concatenate: input {k + 1} is a scalar; it joins arrays along an existing "
+                             "axis (to make an array from scalars use ad.stack)")
+    return apply(TABLE["concatenate"], *xs, axis=_axis(axis))
+
+
+def where(cond, x, y):
+    """``x`` where ``cond`` is true, ``y`` elsewhere (``np.where``). ``cond`` is not differentiated."""
+    cond = np.asarray(_value(cond))
+    if cond.dtype != bool:
+        cond = cond != 0
+    return apply(TABLE["where"], x, y, cond=cond)
+
+
+def stop_gradient(x):
+    """``x`` itself, but treated as a constant by every derivative (its partial is 0)."""
+    return apply(TABLE["stop_gradient"], x)
+
+
+def _axis(axis):
+    """An axis argument as NumPy takes it (None, an int or a tuple of ints), never differentiated."""
+    if axis is None:
+        return None
+    try:
+        if isinstance(axis, (tuple, list)):
+            return tuple(operator.index(a) for a in axis)
+        return operator.index(axis)
+    except TypeError:
+        raise ADTypeError(f"axis must be None, an int or a tuple of ints, got {type(axis).__name__}") from None
+
+
 dot = matmul
 
 # NumPy functions called on a Var or Dual (np.sin(x), array * x) come here through
 # NumPy's __array_ufunc__ protocol and run as the matching primitive.
 _UFUNCS = {np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.negative: neg,
            np.power: pow, np.exp: exp, np.log: log, np.sin: sin, np.cos: cos, np.tan: tan, np.tanh: tanh,
-           np.sqrt: sqrt, np.absolute: abs, np.maximum: maximum, np.matmul: matmul}
+           np.sqrt: sqrt, np.absolute: abs, np.maximum: maximum, np.minimum: minimum, np.matmul: matmul}
 _COMPARE = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal}
 
 
@@ -485,6 +676,14 @@ class ArrayLike:
     def mean(self, axis=None, keepdims=False, **numpy_options):
         _no_numpy_options("mean", numpy_options)
         return mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False, **numpy_options):
+        _no_numpy_options("max", numpy_options)  # np.max(x) passes out=None
+        return max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False, **numpy_options):
+        _no_numpy_options("min", numpy_options)
+        return min(self, axis, keepdims)
 
     def reshape(self, *shape):
         return reshape(self, shape[0] if len(shape) == 1 else shape)

@@ -25,12 +25,13 @@ M = np.random.default_rng(7).normal(size=(N, N)) / 2
 
 
 class Backend:
-    def __init__(self, lib, stack, getitem, broadcast):
+    def __init__(self, lib, stack, getitem, broadcast, nn, stop_gradient):
         self.lib, self.stack, self.getitem, self.broadcast = lib, stack, getitem, broadcast
+        self.nn, self.stop_gradient = nn, stop_gradient  # softmax, log_softmax, logsumexp
 
 
-AD = Backend(ad, ad.stack, ad.getitem, ad.broadcast_to)
-JX = Backend(jnp, jnp.stack, lambda x, i: x[i], jnp.broadcast_to)
+AD = Backend(ad, ad.stack, ad.getitem, ad.broadcast_to, ad, ad.stop_gradient)
+JX = Backend(jnp, jnp.stack, lambda x, i: x[i], jnp.broadcast_to, jax.nn, jax.lax.stop_gradient)
 
 UNARY = {  # name -> how it is applied safely, given the backend's module m
     "sin": lambda m, u: m.sin(u),
@@ -44,6 +45,8 @@ UNARY = {  # name -> how it is applied safely, given the backend's module m
     "neg": lambda m, u: -u,
     "square": lambda m, u: u ** 2,
     "pow1.5": lambda m, u: (u * u + 0.5) ** 1.5,
+    "softmax": lambda m, u: (ad.softmax(u) if m is ad else jax.nn.softmax(u)),
+    "log_softmax": lambda m, u: (ad.log_softmax(u) if m is ad else jax.nn.log_softmax(u)),
 }
 BINARY = {
     "add": lambda m, a, b: a + b,
@@ -51,25 +54,34 @@ BINARY = {
     "mul": lambda m, a, b: a * b,
     "div": lambda m, a, b: a / (b * b + 0.5),
     "maximum": lambda m, a, b: m.maximum(a, b + 0.25),  # offset: ties have probability zero
+    "minimum": lambda m, a, b: m.minimum(a, b - 0.25),
 }
+REDUCE = ["sum", "mean", "index", "max", "min", "logsumexp"]
 
 
 def random_expr(rng, depth):
     """A random expression tree whose value is a vector of length N."""
     if depth == 0 or rng.random() < 0.15:
         return ("x",) if rng.random() < 0.8 else ("const", rng.normal(size=N))
-    kind = rng.choice(["unary", "unary", "binary", "binary", "reduce", "stack", "matmul", "reshape"])
+    kind = rng.choice(["unary", "unary", "binary", "binary", "reduce", "reduce", "stack", "matmul", "reshape",
+                       "where", "concatenate", "stop_gradient"])
     if kind == "unary":
         return ("unary", str(rng.choice(list(UNARY))), random_expr(rng, depth - 1))
     if kind == "binary":
         return ("binary", str(rng.choice(list(BINARY))), random_expr(rng, depth - 1), random_expr(rng, depth - 1))
     if kind == "reduce":  # a scalar broadcast back to a vector: sum, mean or an element
-        how = str(rng.choice(["sum", "mean", "index"]))
+        how = str(rng.choice(REDUCE))
         return ("reduce", how, int(rng.integers(N)), random_expr(rng, depth - 1))
     if kind == "stack":  # N scalars (elements of subexpressions) stacked into a vector
         return ("stack", [(int(rng.integers(N)), random_expr(rng, depth - 1)) for _ in range(N)])
     if kind == "matmul":
         return ("matmul", random_expr(rng, depth - 1))
+    if kind == "where":  # a fixed random condition: not differentiated
+        return ("where", rng.random(N) < 0.5, random_expr(rng, depth - 1), random_expr(rng, depth - 1))
+    if kind == "concatenate":  # the first element of one vector, then the rest of another
+        return ("concatenate", random_expr(rng, depth - 1), random_expr(rng, depth - 1))
+    if kind == "stop_gradient":  # u * stop_gradient(u): only one factor is differentiated
+        return ("stop_gradient", random_expr(rng, depth - 1))
     return ("reshape", random_expr(rng, depth - 1))
 
 
@@ -86,12 +98,25 @@ def evaluate(e, x, B):
         return BINARY[e[1]](m, evaluate(e[2], x, B), evaluate(e[3], x, B))
     if tag == "reduce":
         v = evaluate(e[3], x, B)
-        s = m.sum(v) if e[1] == "sum" else m.mean(v) if e[1] == "mean" else B.getitem(v, e[2])
+        if e[1] == "index":
+            s = B.getitem(v, e[2])
+        elif e[1] == "logsumexp":
+            s = B.nn.logsumexp(v)
+        else:
+            s = getattr(m, e[1])(v)
         return B.broadcast(s, (N,)) * np.arange(1.0, N + 1)
     if tag == "stack":
         return B.stack([B.getitem(evaluate(sub, x, B), i) for i, sub in e[1]])
     if tag == "matmul":
         return M @ evaluate(e[1], x, B)
+    if tag == "where":
+        return m.where(e[1], evaluate(e[2], x, B), evaluate(e[3], x, B))
+    if tag == "concatenate":
+        a, b = evaluate(e[1], x, B), evaluate(e[2], x, B)
+        return m.concatenate([B.getitem(a, slice(0, 1)), B.getitem(b, slice(1, N))])
+    if tag == "stop_gradient":
+        u = evaluate(e[1], x, B)
+        return u * B.stop_gradient(u)
     if tag == "reshape":
         v = evaluate(e[1], x, B)
         return m.reshape(m.transpose(m.reshape(v, (N, 1))), (N,))
@@ -119,7 +144,7 @@ def size(e):
         return 1
     if e[0] == "stack":
         return 1 + sum(size(sub) for _, sub in e[1])
-    return 1 + sum(size(p) for p in e[1:] if isinstance(p, tuple))
+    return 1 + sum(size(p) for p in e[1:] if isinstance(p, tuple))  # where's condition is an array: skipped
 
 
 def cases(n, max_size=25):
@@ -133,7 +158,7 @@ def cases(n, max_size=25):
     return found
 
 
-CASES = cases(50)
+CASES = cases(60)
 
 
 def close(a, b):
@@ -183,6 +208,6 @@ def test_the_cases_cover_every_primitive():
                     walk(sub)
     for e in CASES:
         walk(e)
-    expected = ({f"unary:{u}" for u in UNARY} | {f"binary:{b}" for b in BINARY}
-                | {"reduce:sum", "reduce:mean", "reduce:index", "stack", "matmul", "reshape", "x", "const"})
+    expected = ({f"unary:{u}" for u in UNARY} | {f"binary:{b}" for b in BINARY} | {f"reduce:{r}" for r in REDUCE}
+                | {"stack", "matmul", "reshape", "where", "concatenate", "stop_gradient", "x", "const"})
     assert expected <= seen, expected - seen
