@@ -64,6 +64,39 @@ def fit_line(xs, ys):
     return tuple(history[-1]), losses
 ''',
     },
+    'a copy updated in place, 0-d arrays, NumPy-float losses': {
+        "ex06-descent": '''
+def gradient_descent(grad_fn, w0, learning_rate, steps):
+    w = np.array(w0, dtype=float)  # a copy: w0 itself is never touched
+    history = [w0]
+    for _ in range(steps):
+        w = w.copy()  # a new array for every iterate, then updated in place
+        w -= learning_rate * np.asarray(grad_fn(w))
+        history.append(w)
+    return history
+''',
+        "ex06-blog": '''
+def v7(w, x=1.0):
+    s = np.sin(x * w)
+    return np.exp(x * w) * np.exp(s) + w * s * s
+
+
+def blog_post_run():
+    return gradient_descent(ad.grad(v7), 4.0, 0.1, 30)
+''',
+        "ex06-fit": '''
+def mse(params, xs, ys):
+    residual = params[0] * xs + params[1] - ys
+    return np.sum(residual ** 2) / xs.size
+
+
+def fit_line(xs, ys):
+    from functools import partial
+
+    history = gradient_descent(ad.grad(partial(mse, xs=xs, ys=ys)), np.zeros(2), 0.8, 120)
+    return list(history[-1]), [mse(w, xs, ys) for w in history]
+''',
+    },
 }
 
 _FIT = '''
@@ -93,6 +126,7 @@ def gradient_descent(grad_fn, w0, learning_rate, steps):
             # the fit test names gradient_descent, not fit_line
             "ex06-test-fit": "fit_line runs your gradient_descent: fix gradient_descent first",
         },
+        "score": 2,
     },
     "math.sin drops the derivative": {
         "cells": {"ex06-blog": '''
@@ -107,13 +141,16 @@ def blog_post_run():
     return gradient_descent(ad.grad(v7), 4.0, 0.1, 30)
 '''},
         "feedback": {"ex06-test-blog": "math.sin"},
+        "score": 5,
     },
     "a learning rate too large": {
         "cells": {"ex06-fit": _FIT.format(learning_rate=1.2, skip="")},
         "feedback": {"ex06-test-fit": "the losses of fit_line go up at entry"},
+        "score": 4,
     },
     "the first loss left out": {
         "cells": {"ex06-fit": _FIT.format(learning_rate=0.5, skip="[1:]")},
         "feedback": {"ex06-test-fit": "record the loss of every iterate, the first one included"},
+        "score": 4,
     },
 }
