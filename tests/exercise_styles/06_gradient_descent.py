@@ -122,11 +122,39 @@ def gradient_descent(grad_fn, w0, learning_rate, steps):
     return history
 ''', "ex06-fit": _FIT.format(learning_rate=0.5, skip="")},
         "feedback": {
-            "ex06-test-descent": "Entries 0 and 1 are the same array: an in-place update (w -= ..., w[...] = ...)",
+            "ex06-test-descent": "gradient_descent changed the array passed to it: make a new value at each step",
             # the fit test names gradient_descent, not fit_line
             "ex06-test-fit": "fit_line runs your gradient_descent: fix gradient_descent first",
         },
         "score": 2,
+    },
+    "a history of copies, but w -= ... still changes w0": {
+        "cells": {"ex06-descent": '''
+def gradient_descent(grad_fn, w0, learning_rate, steps):
+    w = w0
+    history = [np.copy(w0)]
+    for _ in range(steps):
+        w -= learning_rate * grad_fn(w)
+        history.append(np.copy(w))
+    return history
+'''},
+        # only the loop's test fails: fit_line does not care that its own starting array changed
+        "feedback": {"ex06-test-descent": "w0 after gradient_descent (it must not change) is wrong:\n  expected [1, -2]"
+                                          ", got [0.9025, -0.5]\n  gradient_descent changed the array passed to it"},
+        "score": 5,
+    },
+    "only the final point returned": {
+        "cells": {"ex06-descent": '''
+def gradient_descent(grad_fn, w0, learning_rate, steps):
+    w = w0
+    for _ in range(steps):
+        w = w - learning_rate * grad_fn(w)
+    return w
+'''},
+        "feedback": {"ex06-test-descent": "return the list of all iterates [w0, w1, ..., w_steps] (steps + 1 entries)",
+                     "ex06-test-blog": "blog_post_run runs your gradient_descent: fix gradient_descent first",
+                     "ex06-test-fit": "fit_line runs your gradient_descent: fix gradient_descent first"},
+        "score": 0,
     },
     "math.sin drops the derivative": {
         "cells": {"ex06-blog": '''
