@@ -211,7 +211,8 @@ def exp(d):
 def forward_gradient(f, x1, x2):
     return f(Dual(x1, 1.0), Dual(x2, 1.0)).dot
 '''},
-        "feedback": {"ex02-test-gradient": "expected shape (2,)"},
+        "feedback": {"ex02-test-gradient": "return both partial derivatives: one forward pass seeded (1, 0) for "
+                                           "df/dx1"},
         "score": 4,
     },
 }
