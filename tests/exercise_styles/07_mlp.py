@@ -130,6 +130,13 @@ MISTAKES = {
                      "ex07-test-train": "predict raised TypeError"},
         "score": 1,
     },
+    "predict returns an (n, 1) column": {
+        "cells": {"ex07-predict": SOLUTIONS[_BASE]["ex07-predict"].replace("return h[:, 0]", "return h")},
+        "feedback": {"ex07-test-predict": "expected shape (3,), got shape (3, 1)",
+                     "ex07-test-loss": "loss runs your predict: fix predict first",
+                     "ex07-test-train": "train runs your predict: fix predict first"},
+        "score": 1,
+    },
     "the loss computed as written, which overflows": {
         "cells": {"ex07-loss": '''
 def loss(params, X, t):
