@@ -12,6 +12,7 @@ The data is in ``tests/exercise_styles/<exercise>.py``, one file per exercise:
   notebook's self-check and in grading, each with a message containing that text (so the public test
   catches what the hidden one catches, with the same words), and the grade is "score".
 
+The released notebook itself, run as it is, fails every test cell with "... is not implemented yet".
 All submissions of one exercise are graded in one ``grade()`` call, as an instructor would.
 """
 import asyncio
@@ -139,9 +140,15 @@ def test_styles_score_full_marks_and_mistakes_are_named(name, tmp_path):
     report = grade(source_path, list(files.values()), tmp_path / "report", jobs=2, timeout=60)
     kernel_dir = tmp_path / "kernel"
     kernel_dir.mkdir()
-    self_check = _self_check(notebooks, kernel_dir)
+    self_check = _self_check({**notebooks, ("stub", "released"): released}, kernel_dir)
 
     problems = []
+    # the released notebook as it is: every test cell says what is not implemented yet, no raw error
+    stub = self_check[("stub", "released")]
+    for grade_id in points:
+        ename, message = stub.get(grade_id, ("", ""))
+        if ename != "NotImplementedYet" or "is not implemented yet" not in message:
+            problems.append(f"the released notebook's {grade_id}: {ename}: {message}")
     for (kind, label), path in files.items():
         res = _result(report, path)
         if res["status"] != "graded":
