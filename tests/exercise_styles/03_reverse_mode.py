@@ -57,6 +57,9 @@ def f_and_gradient(x1, x2):
     return v6, np.array([bar["v_1"], bar["v0"]])
 ''',
         "ex03-baydin": '''
+import math
+
+
 def baydin_gradient(x1, x2):
     v1 = math.log(x1)
     v2 = x1 * x2
@@ -127,6 +130,62 @@ def baydin_gradient(x1, x2):
     return [adjoint["v_1"], adjoint["v0"]]
 ''',
     },
+    'vectorised shares, an array of adjoints, NumPy floats': {
+        "ex03-binary": '''
+def mul_backward(g, x, y):
+    return g * np.array([y, x])
+
+
+def div_backward(g, x, y):
+    return g * np.array([1.0, -x / y]) / y
+''',
+        "ex03-unary": '''
+def sin_backward(g, x):
+    return np.multiply(g, np.cos(x))
+
+
+def exp_backward(g, x):
+    return np.exp(x) * g
+
+
+def log_backward(g, x):
+    return np.divide(g, x)
+''',
+        "ex03-sweep": '''
+def f_and_gradient(x1, x2):
+''' + _GIVEN_FORWARD_SWEEP + '''
+    bar = np.zeros(8)  # bar[k + 1] is the adjoint of v_k
+    bar[7] = 1.0
+    s5, s4 = mul_backward(bar[7], v5, v4)
+    bar[6] += s5
+    bar[5] += s4
+    s2, s4 = add_backward(bar[6], v2, v4)
+    bar[3] += s2
+    bar[5] += s4
+    s1, s3 = sub_backward(bar[5], v1, v3)
+    bar[2] += s1
+    bar[4] += s3
+    bar[1] += exp_backward(bar[4], v0)
+    bar[2] += sin_backward(bar[3], v1)
+    s_1, s0 = div_backward(bar[2], v_1, v0)
+    bar[0] += s_1
+    bar[1] += s0
+    return v6, bar[:2]
+''',
+        "ex03-baydin": '''
+def baydin_gradient(x1, x2):
+    v1, v2 = np.log(x1), x1 * x2
+    v3 = v1 + v2
+    v4 = np.sin(x2)
+    bar3, bar4 = sub_backward(1.0, v3, v4)
+    bar1, bar2 = add_backward(bar3, v1, v2)
+    grad = np.zeros(2)
+    grad += mul_backward(bar2, x1, x2)
+    grad[0] += log_backward(bar1, x1)
+    grad[1] += sin_backward(bar4, x2)
+    return grad
+''',
+    },
 }
 
 MISTAKES = {
@@ -139,7 +198,10 @@ def mul_backward(g, x, y):
 def div_backward(g, x, y):
     return (g / y, -g * x / y ** 2)
 '''},
-        "feedback": {"ex03-test-mul": "The results for x and y look swapped."},
+        "feedback": {"ex03-test-mul": "The results for x and y look swapped.",
+                     "ex03-test-sweep": "f_and_gradient runs your backward rules, and one is wrong: fix it first.",
+                     "ex03-test-baydin": "baydin_gradient runs your backward rules, and one is wrong: fix it first."},
+        "score": 4,
     },
     "the sign of the quotient rule": {
         "cells": {"ex03-binary": '''
@@ -151,7 +213,9 @@ def div_backward(g, x, y):
     return (g / y, g * x / y ** 2)
 '''},
         "feedback": {"ex03-test-div": "Your div_backward returns g*x/y**2 for input y; the numerical derivative "
-                                      "says -g*x/y**2."},
+                                      "says -g*x/y**2.",
+                     "ex03-test-sweep": "f_and_gradient runs your backward rules, and one is wrong: fix it first."},
+        "score": 5,
     },
     "sin_backward without g": {
         "cells": {"ex03-unary": '''
@@ -166,7 +230,10 @@ def exp_backward(g, x):
 def log_backward(g, x):
     return g / x
 '''},
-        "feedback": {"ex03-test-sin": "Multiply by the incoming gradient g (the chain rule)."},
+        "feedback": {"ex03-test-sin": "Multiply by the incoming gradient g (the chain rule).",
+                     "ex03-test-sweep": "f_and_gradient runs your backward rules, and one is wrong: fix it first.",
+                     "ex03-test-baydin": "baydin_gradient runs your backward rules, and one is wrong: fix it first."},
+        "score": 4,
     },
     "log_backward returns the log": {
         "cells": {"ex03-unary": '''
@@ -181,7 +248,9 @@ def exp_backward(g, x):
 def log_backward(g, x):
     return g * np.log(x)
 '''},
-        "feedback": {"ex03-test-log": "Your log_backward returns g*log(x); the numerical derivative says g/x."},
+        "feedback": {"ex03-test-log": "Your log_backward returns g*log(x); the numerical derivative says g/x.",
+                     "ex03-test-baydin": "baydin_gradient runs your backward rules, and one is wrong: fix it first."},
+        "score": 6,
     },
     "a share overwritten instead of added": {
         "cells": {"ex03-sweep": '''
@@ -196,5 +265,6 @@ def f_and_gradient(x1, x2):
     return v6, (v_1_bar, v0_bar + v0_share)
 '''},
         "feedback": {"ex03-test-sweep": "a value used twice (v4, v1, v0) gets the sum of its two shares"},
+        "score": 6,
     },
 }

@@ -79,6 +79,39 @@ def op_gradient_check(make_op, values, h=1e-6):
             var.backward(share)
             var.grad += share'''),
     },
+    'np.eye shifts, a dict of leaves, shares in a list': {
+        "ex04-numerical": '''
+def numerical_gradient_example1(x, y, h=1e-6):
+    def loss(p):
+        return example1(*p)[0]
+
+    p = np.array([x, y], dtype=float)
+    return tuple((loss(p + d) - loss(p - d)) / (2 * h) for d in h * np.eye(2))
+''',
+        "ex04-op-check": '''
+def op_gradient_check(make_op, values, h=1e-6):
+    leaves = {i: Variable(v, f"v{i}") for i, v in enumerate(values)}
+    make_op()(*leaves.values()).backward(1.0)
+
+    def value(vals):
+        return make_op()(*(Variable(v, "w") for v in vals)).value
+
+    result = []
+    for i, leaf in leaves.items():
+        plus = np.array(values, dtype=float)
+        minus = plus.copy()
+        plus[i] += h
+        minus[i] -= h
+        result.append((leaf.grad, (value(plus) - value(minus)) / (2 * h)))
+    return result
+''',
+        "ex04-fix": _fixed_multiply('''\
+        shares = [grad * y.value, grad * x.value]
+        for var, share in zip(self.inputs, shares):
+            var.backward(share)
+        for var, share in zip(self.inputs, shares):
+            var.grad += share'''),
+    },
 }
 
 MISTAKES = {
@@ -96,6 +129,7 @@ def op_gradient_check(make_op, values, h=1e-6):
 '''},
         "feedback": {"ex04-test-op-check": "every backprop gradient is 0, the value .grad has before backward() "
                                            "runs: call backward() on the operation's output"},
+        "score": 4,
     },
     "FixedMultiply assigns .grad": {
         "cells": {"ex04-fix": _fixed_multiply('''\
@@ -104,6 +138,7 @@ def op_gradient_check(make_op, values, h=1e-6):
         x.grad = grad * y.value
         y.grad = grad * x.value''')},
         "feedback": {"ex04-test-fix": "add each share to x.grad (x.grad += ...) instead of assigning it"},
+        "score": 3,
     },
     "FixedMultiply keeps the wrong rule": {
         "cells": {"ex04-fix": _fixed_multiply('''\
@@ -112,5 +147,6 @@ def op_gradient_check(make_op, values, h=1e-6):
         x.grad += grad * x.value
         y.grad += grad * y.value''')},
         "feedback": {"ex04-test-fix": "FixedMultiply.backward must give x the share grad * d(xy)/dx"},
+        "score": 3,
     },
 }

@@ -77,6 +77,37 @@ def backward(output):
             node.parents[i].grad = node.parents[i].grad + node.grad * node.partials[i]
 ''',
     },
+    'a stack of [node, next parent] and a defaultdict of adjoints': {
+        "ex05-topo": '''
+def topological_order(output):
+    order, visited = [], {id(output)}
+    stack = [[output, 0]]
+    while stack:
+        top = stack[-1]
+        node, i = top
+        if i < len(node.parents):
+            top[1] += 1
+            parent = node.parents[i]
+            if id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append([parent, 0])
+        else:
+            order.append(stack.pop()[0])
+    return order
+''',
+        "ex05-backward": '''
+from collections import defaultdict
+
+
+def backward(output):
+    adjoint = defaultdict(float)
+    adjoint[id(output)] = 1.0
+    for node in reversed(topological_order(output)):
+        node.grad = adjoint[id(node)]  # complete: every child came earlier in this loop
+        for parent, partial in zip(node.parents, node.partials):
+            adjoint[id(parent)] += node.grad * partial
+''',
+    },
 }
 
 _BACKWARD = '''
@@ -107,7 +138,11 @@ def topological_order(output):
     visit(output)
     return order
 ''', "ex05-backward": _BACKWARD},
-        "feedback": {"ex05-test-topo": "Use a loop with an explicit stack instead of recursion."},
+        # backward is right, but it runs the recursive sort: its test says so, naming topological_order
+        "feedback": {"ex05-test-topo": "Use a loop with an explicit stack instead of recursion.",
+                     "ex05-test-backward": "backward runs your topological_order, which is wrong: fix "
+                                           "topological_order first."},
+        "score": 0,
     },
     "no set of visited nodes": {
         "cells": {"ex05-topo": '''
@@ -124,14 +159,19 @@ def topological_order(output):
             stack.append((parent, False))
     return order
 ''', "ex05-backward": _BACKWARD},
-        "feedback": {"ex05-test-topo": "keep a set of visited nodes so that each node is listed once"},
+        "feedback": {"ex05-test-topo": "keep a set of visited nodes so that each node is listed once",
+                     "ex05-test-backward": "fix topological_order first.\n  topological_order(o) for the diamond "
+                                           "is wrong: y appears twice"},
+        "score": 0,
     },
     "backward without resetting the gradients": {
         "cells": {"ex05-backward": _BACKWARD.replace("    for node in order:\n        node.grad = 0.0\n", "")},
         "feedback": {"ex05-test-backward": "reset every grad to 0.0 at the start of backward"},
+        "score": 2,
     },
     "backward assigns the shares": {
         "cells": {"ex05-backward": _BACKWARD.replace("parent.grad += ", "parent.grad = ")},
         "feedback": {"ex05-test-backward": "each node adds (+=) node.grad * partial to each parent's grad"},
+        "score": 2,
     },
 }

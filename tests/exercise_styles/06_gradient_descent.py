@@ -64,6 +64,39 @@ def fit_line(xs, ys):
     return tuple(history[-1]), losses
 ''',
     },
+    'a copy updated in place, 0-d arrays, NumPy-float losses': {
+        "ex06-descent": '''
+def gradient_descent(grad_fn, w0, learning_rate, steps):
+    w = np.array(w0, dtype=float)  # a copy: w0 itself is never touched
+    history = [w0]
+    for _ in range(steps):
+        w = w.copy()  # a new array for every iterate, then updated in place
+        w -= learning_rate * np.asarray(grad_fn(w))
+        history.append(w)
+    return history
+''',
+        "ex06-blog": '''
+def v7(w, x=1.0):
+    s = np.sin(x * w)
+    return np.exp(x * w) * np.exp(s) + w * s * s
+
+
+def blog_post_run():
+    return gradient_descent(ad.grad(v7), 4.0, 0.1, 30)
+''',
+        "ex06-fit": '''
+def mse(params, xs, ys):
+    residual = params[0] * xs + params[1] - ys
+    return np.sum(residual ** 2) / xs.size
+
+
+def fit_line(xs, ys):
+    from functools import partial
+
+    history = gradient_descent(ad.grad(partial(mse, xs=xs, ys=ys)), np.zeros(2), 0.8, 120)
+    return list(history[-1]), [mse(w, xs, ys) for w in history]
+''',
+    },
 }
 
 _FIT = '''
@@ -89,10 +122,39 @@ def gradient_descent(grad_fn, w0, learning_rate, steps):
     return history
 ''', "ex06-fit": _FIT.format(learning_rate=0.5, skip="")},
         "feedback": {
-            "ex06-test-descent": "Entries 0 and 1 are the same array: an in-place update (w -= ..., w[...] = ...)",
+            "ex06-test-descent": "gradient_descent changed the array passed to it: make a new value at each step",
             # the fit test names gradient_descent, not fit_line
             "ex06-test-fit": "fit_line runs your gradient_descent: fix gradient_descent first",
         },
+        "score": 2,
+    },
+    "a history of copies, but w -= ... still changes w0": {
+        "cells": {"ex06-descent": '''
+def gradient_descent(grad_fn, w0, learning_rate, steps):
+    w = w0
+    history = [np.copy(w0)]
+    for _ in range(steps):
+        w -= learning_rate * grad_fn(w)
+        history.append(np.copy(w))
+    return history
+'''},
+        # only the loop's test fails: fit_line does not care that its own starting array changed
+        "feedback": {"ex06-test-descent": "w0 after gradient_descent (it must not change) is wrong:\n  expected [1, -2]"
+                                          ", got [0.9025, -0.5]\n  gradient_descent changed the array passed to it"},
+        "score": 5,
+    },
+    "only the final point returned": {
+        "cells": {"ex06-descent": '''
+def gradient_descent(grad_fn, w0, learning_rate, steps):
+    w = w0
+    for _ in range(steps):
+        w = w - learning_rate * grad_fn(w)
+    return w
+'''},
+        "feedback": {"ex06-test-descent": "return the list of all iterates [w0, w1, ..., w_steps] (steps + 1 entries)",
+                     "ex06-test-blog": "blog_post_run runs your gradient_descent: fix gradient_descent first",
+                     "ex06-test-fit": "fit_line runs your gradient_descent: fix gradient_descent first"},
+        "score": 0,
     },
     "math.sin drops the derivative": {
         "cells": {"ex06-blog": '''
@@ -107,13 +169,16 @@ def blog_post_run():
     return gradient_descent(ad.grad(v7), 4.0, 0.1, 30)
 '''},
         "feedback": {"ex06-test-blog": "math.sin"},
+        "score": 5,
     },
     "a learning rate too large": {
         "cells": {"ex06-fit": _FIT.format(learning_rate=1.2, skip="")},
         "feedback": {"ex06-test-fit": "the losses of fit_line go up at entry"},
+        "score": 4,
     },
     "the first loss left out": {
         "cells": {"ex06-fit": _FIT.format(learning_rate=0.5, skip="[1:]")},
         "feedback": {"ex06-test-fit": "record the loss of every iterate, the first one included"},
+        "score": 4,
     },
 }

@@ -78,6 +78,44 @@ def train(X, t, sizes=(2, 16, 1), learning_rate=0.6, steps=500, seed=0):
     return params, losses
 ''',
     },
+    'gradients as a pytree, (u + |u|) / 2, a tuple of losses': {
+        "ex07-init": '''
+def init_params(sizes, rng):
+    out = []
+    for k in range(len(sizes) - 1):
+        m, n = sizes[k], sizes[k + 1]
+        out.extend([rng.normal(0.0, 1.0, size=(m, n)) * m ** -0.5, np.zeros((n,))])
+    return out
+''',
+        "ex07-predict": '''
+def predict(params, X):
+    *hidden, (W_out, b_out) = list(zip(params[::2], params[1::2]))
+    h = X
+    for W, b in hidden:
+        h = ad.tanh(h @ W + b)
+    z = h @ W_out + b_out
+    return z[:, 0]
+''',
+        "ex07-loss": '''
+def loss(params, X, t):
+    u = -t * predict(params, X)
+    return ad.mean((u + ad.abs(u)) / 2 + ad.log(1.0 + ad.exp(-ad.abs(u))))
+
+
+def loss_and_grads(params, X, t):
+    return ad.value_and_grad(loss)(params, X, t)  # params is a list: its gradient is a list too
+''',
+        "ex07-train": '''
+def train(X, t, sizes=(2, 16, 1), learning_rate=0.5, steps=600, seed=0):
+    params = init_params(sizes, np.random.default_rng(seed))
+    history = []
+    for step in range(steps):
+        value, grads = loss_and_grads(params, X, t)
+        history.append(value)
+        params = [p - learning_rate * g for p, g in zip(params, grads)]
+    return params, tuple(history)
+''',
+    },
 }
 
 _BASE = next(iter(SOLUTIONS))
@@ -85,8 +123,19 @@ _BASE = next(iter(SOLUTIONS))
 MISTAKES = {
     "math.tanh in predict": {
         "cells": {"ex07-predict": "import math\n" + SOLUTIONS[_BASE]["ex07-predict"].replace("np.tanh", "math.tanh")},
+        # loss and train run predict: their tests name predict, not loss or train
         "feedback": {"ex07-test-predict": "Python's math functions (math.sin, math.exp, ...) and float(...) take "
-                                          "plain numbers"},
+                                          "plain numbers",
+                     "ex07-test-loss": "predict raised TypeError",
+                     "ex07-test-train": "predict raised TypeError"},
+        "score": 1,
+    },
+    "predict returns an (n, 1) column": {
+        "cells": {"ex07-predict": SOLUTIONS[_BASE]["ex07-predict"].replace("return h[:, 0]", "return h")},
+        "feedback": {"ex07-test-predict": "expected shape (3,), got shape (3, 1)",
+                     "ex07-test-loss": "loss runs your predict: fix predict first",
+                     "ex07-test-train": "train runs your predict: fix predict first"},
+        "score": 1,
     },
     "the loss computed as written, which overflows": {
         "cells": {"ex07-loss": '''
@@ -99,12 +148,15 @@ def loss_and_grads(params, X, t):
     return value, list(grads)
 '''},
         "feedback": {"ex07-test-loss": "compute log(1 + exp(u)) as max(u, 0) + log(1 + exp(-|u|))"},
+        "score": 5,
     },
     "reading .grad before backward()": {
         "cells": {"ex07-loss": SOLUTIONS[_BASE]["ex07-loss"].replace(
             "    value.backward()\n    return value.value, [leaf.grad for leaf in leaves]",
             "    grads = [leaf.grad for leaf in leaves]\n    value.backward()\n    return value.value, grads")},
-        "feedback": {"ex07-test-loss": "An adteach value's .grad is None until .backward() has run"},
+        "feedback": {"ex07-test-loss": "An adteach value's .grad is None until .backward() has run",
+                     "ex07-test-train": "train runs your loss_and_grads: fix loss_and_grads first"},
+        "score": 2,
     },
     "a step uphill": {
         "cells": {"ex07-train": '''
@@ -118,6 +170,7 @@ def train(X, t, sizes=(2, 16, 1), learning_rate=0.5, steps=300, seed=0):
     return params, losses
 '''},
         "feedback": {"ex07-test-train": "the loss did not go down during training"},
+        "score": 4,
     },
     "np.random instead of the rng given": {
         "cells": {"ex07-init": '''
@@ -130,5 +183,6 @@ def init_params(sizes, rng):
 '''},
         "feedback": {"ex07-test-init": "draw rng.normal(size=(fan_in, fan_out)) / sqrt(fan_in), layer by layer, "
                                        "from the rng given"},
+        "score": 6,
     },
 }
