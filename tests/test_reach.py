@@ -218,7 +218,7 @@ def test_explorer_bundle_holds_a_picture_of_its_state():
     order = [dot.index(s) for s in ("Exploring gw(x1, x2)", ">x1<", ">x2<", "reverse mode (adjoints)",
                                     ">play<", "step 3/10", "gw(2, 0.5) =", '"v-1" [')]
     assert order == sorted(order)
-    assert "2</FONT>" in dot and "0.5</FONT>" in dot  # the slider values
+    assert ">2.00</FONT>" in dot and ">0.50</FONT>" in dot  # the slider values, as the sliders read them
     w, h = png_size(bundle["image/png"])
     gw_, gh = png_size(ad.draw(gw, 2.0, 0.5, step=3, title=False).png())
     assert w >= gw_ and h > gh + 100  # the graph, with the controls above it

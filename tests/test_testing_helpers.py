@@ -483,8 +483,8 @@ def test_check_differentiable_names_a_dropped_derivative():
     check_differentiable(lambda w, x=1.0: np.exp(x * w), at=[(0.5, 2.0)], name="f")
     check_differentiable(lambda W: ad.sum(ad.tanh(W)), at=[np.array([[0.5, -1.0]])], name="f")
     text = message(check_differentiable, lambda w: ad.exp(w + math.sin(w)), at=[4.0], name="v7")
-    assert text.startswith("ad.grad(v7) is wrong at w=4:\n  expected ")
-    assert "adteach lost part of the derivative: something in v7 turns an adteach value into a plain number" in text
+    # the core refuses float() of a Var (math.sin calls it), so the dropped derivative is named, never a wrong number
+    assert text.startswith("ad.grad(v7) raised ADTypeError at w=4: float() of a Var drops its derivative")
     assert "Use ad.sin, ad.exp" in text
 
 
