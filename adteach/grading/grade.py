@@ -341,6 +341,7 @@ class _Settings:
     submission_timeout: float | None
     python: str
     sandbox: bool = True          # run student code inside bubblewrap (see sandbox.py)
+    engine: str = "judge"         # "judge" (judge.py); "inprocess": the earlier runner, for bench/ only
 
 
 @dataclass
@@ -618,7 +619,7 @@ def _empty_result(exercise: Exercise, status: str, error: str, sha256: str | Non
 def grade_submission(exercise: Exercise | str | os.PathLike, submission: str | os.PathLike, *,
                      timeout: float = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
                      submission_timeout: float | None = None, python: str | None = None,
-                     sandboxed: bool = True) -> dict:
+                     sandboxed: bool = True, engine: str = "judge") -> dict:
     """Grade one submission notebook against the pristine tests; never modifies the file.
 
     Returns a dict with ``status`` ("graded", "unreadable" or "error"), ``score``,
@@ -631,6 +632,11 @@ def grade_submission(exercise: Exercise | str | os.PathLike, submission: str | o
     if not isinstance(exercise, Exercise):
         exercise = load_exercise(exercise)
     settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed)
+    if engine not in ("judge", "inprocess"):
+        raise ValueError(f"unknown engine {engine!r}")
+    if engine != "judge":  # the earlier runner (tests and verdict in the student's process): bench/ only
+        import dataclasses
+        settings = dataclasses.replace(settings, engine=engine)
     return _grade_one(exercise, Path(submission), settings)
 
 
@@ -652,7 +658,8 @@ def _grade_one(exercise: Exercise, path: Path, settings: _Settings) -> dict:
                 flags.append(f"{it.label}, line {line}: {reason}")
     workdir = Path(tempfile.mkdtemp(prefix="adteach-grade-"))
     try:
-        outcomes, runtime_flags = _run_schedule(exercise, schedule, settings, workdir)
+        run = _run_schedule if settings.engine == "inprocess" else _run_judged
+        outcomes, runtime_flags = run(exercise, schedule, settings, workdir)
     except _StartError as exc:
         result = _empty_result(exercise, "error", str(exc), sha)
         result["flags"] = flags
@@ -755,6 +762,79 @@ def _run_schedule(exercise: Exercise, schedule: list[_Item], settings: _Settings
     if violations:
         flags.append(f"{violations} unexpected message(s) on the grader's result channel "
                      "(ignored; possibly an attempt to forge results)")
+    return outcomes, flags
+
+
+def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, workdir: Path):
+    """Run the schedule with the judge (judge.py): tests here, student cells in the student process."""
+    from .judge import Session, StudentGone
+
+    n = len(schedule)
+    outcomes: list[_Outcome | None] = [None] * n
+    excluded: set[int] = set()
+    flags: list[str] = []
+    budget = settings.submission_timeout
+    if budget is None:  # bounded by the source's cells, not by how many the student added
+        budget = max(60.0, 3 * settings.timeout * max(len(exercise.cells), 1))
+    started = time.monotonic()
+    session = None
+
+    def run(sess, k: int) -> _Outcome:
+        item = schedule[k]
+        if item.kind == "student":
+            err = sess.run_student(item.code, f"<cell {k}>")
+            return _Outcome("error", err) if err is not None else _Outcome("ok")
+        if item.kind == "locked":
+            err = sess.run_student(item.code, f"<cell {k}>")
+            ok, feedback, line = sess.run_pristine(item.code, f"<judge {k}>", None)
+            if not ok:
+                return _Outcome("error", feedback, line)
+            return _Outcome("error", err) if err is not None else _Outcome("ok")
+        ok, feedback, line = sess.run_pristine(item.code, f"<judge {k}>", _test_seed(exercise, item.test))
+        return _Outcome("ok" if ok else "error", feedback, line)
+
+    def gone(exc) -> _Outcome:
+        if exc.status == "protocol":
+            flags.append(f"{schedule[i].label}: {exc.message}")
+        return _Outcome("timeout" if exc.status == "timeout" else "crash", exc.message)
+
+    try:
+        i = 0
+        while i < n:
+            if time.monotonic() - started > budget:
+                for k in range(i, n):
+                    outcomes[k] = _Outcome("timeout", f"not run: the submission's time budget ({budget:g} s) ran out")
+                break
+            if session is None:
+                try:
+                    session = Session(exercise, settings, workdir)
+                except RuntimeError as exc:
+                    raise _StartError(str(exc)) from None
+                replay_ok = True
+                for j in range(i):  # replay what ran before, minus what hung or crashed
+                    if j in excluded:
+                        continue
+                    try:
+                        run(session, j)
+                    except StudentGone:
+                        excluded.add(j)
+                        session.kill()
+                        session = None
+                        replay_ok = False
+                        break
+                if not replay_ok:
+                    continue
+            try:
+                outcomes[i] = run(session, i)
+            except StudentGone as exc:
+                outcomes[i] = gone(exc)
+                excluded.add(i)
+                session.kill()
+                session = None
+            i += 1
+    finally:
+        if session is not None:
+            session.close()
     return outcomes, flags
 
 

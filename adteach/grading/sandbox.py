@@ -171,7 +171,10 @@ def preexec(limits: Limits):
         def cap(which, value, hard=None):
             if value is not None:
                 resource.setrlimit(which, (int(value), int(hard if hard is not None else value)))
-        cap(resource.RLIMIT_CPU, limits.cpu_seconds)  # PID 1 ignores SIGXCPU: the hard limit's SIGKILL ends it
+        # soft < hard: a process other than PID 1 gets SIGXCPU first (so its exit says why); PID 1,
+        # which ignores SIGXCPU, is ended by the hard limit's SIGKILL
+        if limits.cpu_seconds is not None:
+            cap(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 2)
         cap(resource.RLIMIT_AS, limits.memory_bytes)
         cap(resource.RLIMIT_FSIZE, limits.fsize_bytes)
         cap(resource.RLIMIT_NOFILE, limits.nofile)
