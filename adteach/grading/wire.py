@@ -556,6 +556,7 @@ class Endpoint:
         self.refs = Refs(side, lambda rid, name: proxy_class(self.Proxy, name, self._classes)(rid, name))
         self.handlers = {}
         self.depth = 0
+        self.seq = 0                     # the id of our latest request (replies must echo it)
         self.epoch = 0                   # +1 for every message received: the other side may have run code
         self.cache: dict = {}            # rid -> (epoch, {attribute: value}) of the other side's objects
         self.caching = False             # the student side caches attribute snapshots (see get_attr)
@@ -609,7 +610,9 @@ class Endpoint:
             write_frame(self.wfd, {"q": "batch", "m": batch})
 
     def request(self, op, *, arrays=None, leaves=None, **fields):
-        msg = {"q": op}
+        self.seq += 1
+        seq = self.seq
+        msg = {"q": op, "i": seq}
         for k, v in fields.items():
             if k in ("name", "code", "filename"):
                 msg[k] = v
@@ -620,9 +623,9 @@ class Endpoint:
             else:
                 msg[k] = encode(v, self.refs, arrays=arrays, leaves=leaves)
         self._send(msg)
-        return self._await_reply(arrays)
+        return self._await_reply(arrays, seq)
 
-    def _await_reply(self, arrays=None):
+    def _await_reply(self, arrays=None, seq=None):
         while True:
             msg = self._read()
             if type(msg) is not dict:
@@ -631,7 +634,9 @@ class Endpoint:
                 self.handle(msg)
                 continue
             kind = msg.get("r")
-            if kind == "ok" and set(msg) <= {"r", "v", "wb", "snap", "pure"}:
+            if msg.get("i") != seq or type(msg.get("i")) is not int:
+                raise ProtocolError("a reply to a request that is not the one pending")
+            if kind == "ok" and set(msg) <= {"r", "i", "v", "wb", "snap", "pure"}:
                 value = decode(msg.get("v"), self.refs)
                 if "wb" in msg:
                     self._write_back(msg["wb"], arrays)
@@ -639,7 +644,7 @@ class Endpoint:
                     for rid, attrs in _list(msg["snap"]):
                         self.cache[rid] = (self.epoch, decode(attrs, self.refs))
                 return value
-            if kind == "err" and set(msg) == {"r", "e"}:
+            if kind == "err" and set(msg) == {"r", "i", "e"}:
                 raise exception_from(msg["e"], self.local_exceptions)
             raise ProtocolError("malformed reply")
 
@@ -684,6 +689,10 @@ class Endpoint:
                     raise
                 reply = {"r": "err", "e": exception_data(exc, self.where(exc))}
             if not msg.get("nr"):
+                rid = msg.get("i")
+                if type(rid) is not int:
+                    raise ProtocolError("a request without an id")
+                reply["i"] = rid
                 self._send(reply)
         finally:
             self.depth -= 1
