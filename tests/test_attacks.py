@@ -525,3 +525,43 @@ def test_student_controlled_text_is_escaped_in_the_report(attacked):
     fb = _result(attacked, "surrogates")["tests"][2]["feedback"]
     assert fb.startswith("CheckFailed") or fb.startswith("ValueError"), fb
     assert len(fb) <= 1100
+
+
+# -- hostile files ---------------------------------------------------------------------------------------
+
+def test_hostile_files_are_reported_never_a_hang(tmp_path):
+    """A FIFO, a symlink to the source, a name that is not UTF-8, a 70 MB notebook, a directory named
+    like a notebook: each is reported as such, beside an honest control that is graded normally."""
+    subs = tmp_path / "submitted"
+    subs.mkdir()
+    (subs / "control.ipynb").write_text(json.dumps(notebook()))
+    os.mkfifo(subs / "fifo.ipynb")
+    os.symlink(SOURCE, subs / "link.ipynb")
+    bad_name = os.fsdecode(b"caf\xe9.ipynb")
+    (subs / bad_name).write_text(json.dumps(notebook()))
+    with open(subs / "huge.ipynb", "wb") as fh:
+        fh.truncate(70 << 20)
+    (subs / "dir.ipynb").mkdir()
+    direct = [str(subs / "fifo.ipynb"), str(subs / "link.ipynb"), str(subs / "huge.ipynb")]
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "adteach", "grade", str(SOURCE), str(subs), *direct,
+                           "--report", str(tmp_path / "report"), "--jobs", "2", "--timeout", str(TIMEOUT)],
+                          capture_output=True, timeout=300, cwd=tmp_path)
+    assert time.monotonic() - t0 < 200
+    raw = (tmp_path / "report" / "grades.json").read_bytes()
+    raw.decode("utf-8")
+    report = json.loads(raw)
+    subs_ = {res["path"]: res for res in report["submissions"].values()}
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert subs_[str(subs / "control.ipynb")]["score"] == 3
+    assert subs_[str(subs / "fifo.ipynb")]["status"] == "unreadable"
+    assert "FIFO" in subs_[str(subs / "fifo.ipynb")]["error"]
+    assert subs_[str(subs / "link.ipynb")]["status"] == "unreadable"
+    assert "symbolic link" in subs_[str(subs / "link.ipynb")]["error"]
+    assert subs_[str(subs / "huge.ipynb")]["status"] == "unreadable"
+    assert "MB limit" in subs_[str(subs / "huge.ipynb")]["error"]
+    bad = [res for path, res in subs_.items() if "caf" in path]
+    assert bad and bad[0]["score"] == 3, bad          # graded; its name escaped in the report
+    assert proc.returncode == 1                       # some could not be graded; the report is complete
+    assert report["complete"] is True
+    assert any("fifo" in p for p in skipped) or str(subs / "fifo.ipynb") in subs_

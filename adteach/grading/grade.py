@@ -71,7 +71,9 @@ from pathlib import Path
 from typing import Sequence
 
 from .notebook import (
+    MAX_NOTEBOOK_MB,
     NotebookError,
+    read_submission,
     cell_source,
     grade_id,
     is_locked,
@@ -642,7 +644,7 @@ def grade_submission(exercise: Exercise | str | os.PathLike, submission: str | o
 
 def _grade_one(exercise: Exercise, path: Path, settings: _Settings) -> dict:
     try:
-        data = path.read_bytes()  # read once; the file is never opened for writing
+        data = read_submission(path)  # read once; the file is never opened for writing
     except OSError as exc:
         return _empty_result(exercise, "unreadable", f"cannot read file: {exc.strerror or exc}", None)
     sha = hashlib.sha256(data).hexdigest()
@@ -950,7 +952,10 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         def work(sub) -> tuple:
             try:
                 if sub.status is not None:
-                    sha = hashlib.sha256(sub.file.read_bytes()).hexdigest() if sub.file else None
+                    try:
+                        sha = hashlib.sha256(read_submission(sub.file)).hexdigest() if sub.file else None
+                    except OSError:
+                        sha = None
                     return sub, _empty_result(exercise, sub.status, sub.error, sha)
                 return sub, _grade_one(exercise, sub.file, settings)
             except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
