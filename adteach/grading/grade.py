@@ -903,7 +903,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
           submission_timeout: float | None = None, progress: bool = False,
           python: str | None = None, sandboxed: bool = True,
           roster: str | os.PathLike | dict | None = None, lms: Sequence[str] = (),
-          lms_assignment: str | None = None) -> dict:
+          lms_assignment: str | None = None, engine: str = "judge") -> dict:
     """Grade many submissions in parallel and write the report to ``report_dir``.
 
     ``submissions`` are notebooks, folders (nbgrader's ``submitted/<student>/<assignment>/``
@@ -923,6 +923,11 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     """
     exercise = load_exercise(source)
     settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed)
+    if engine not in ("judge", "inprocess"):
+        raise ValueError(f"unknown engine {engine!r}")
+    if engine != "judge":  # the earlier runner (verdict computed in the student's process): bench/ only
+        import dataclasses
+        settings = dataclasses.replace(settings, engine=engine)
     for kind in lms:
         if kind not in LMS_FORMATS:
             raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")
