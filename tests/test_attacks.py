@@ -565,3 +565,43 @@ def test_hostile_files_are_reported_never_a_hang(tmp_path):
     assert proc.returncode == 1                       # some could not be graded; the report is complete
     assert report["complete"] is True
     assert any("fifo" in p for p in skipped) or str(subs / "fifo.ipynb") in subs_
+
+
+# -- the judge's parser ---------------------------------------------------------------------------------
+
+def test_the_judge_parses_replies_strictly_and_builds_only_plain_data():
+    """What the student process sends is JSON parsed into plain values, checked field by field."""
+    import base64
+
+    import numpy as np
+
+    from adteach.grading import wire
+
+    refs = wire.Refs("j", lambda rid, name: ("proxy", rid, name))
+    ok = {"$t": "nd", "dtype": "<f8", "shape": [2], "b64": base64.b64encode(np.array([1.0, 2.0]).tobytes()).decode()}
+    assert wire.decode(ok, refs).tolist() == [1.0, 2.0]
+    assert wire.decode({"$r": 7, "$s": "s", "$c": "Dual"}, refs) == ("proxy", 7, "Dual")
+    bad = [
+        {"$t": "nd", "dtype": "|O", "shape": [1], "b64": "AAAAAAAAAAA="},          # object arrays: no
+        {"$t": "nd", "dtype": "<f8", "shape": [3], "b64": ok["b64"]},              # size does not match
+        {"$t": "pickle", "v": "gASV"},                                             # unknown tag
+        {"$r": 1, "$s": "j", "$c": "object"},                                      # a judge handle never given
+        {"$r": 1, "$s": "s", "$c": "not a name"},
+        {"$t": "dict", "v": [[[1, 2], 3]]},                                        # unhashable key
+        {"$t": "sc", "dtype": "<f8", "v": "1e400"},
+        {"$t": "tuple", "v": [1], "extra": 2},
+        ["x"] * 3 + [{"$t": "f", "v": "NaN!"}],
+    ]
+    nested = 1
+    for _ in range(200):
+        nested = [nested]
+    bad.append(nested)
+    for msg in bad:
+        with pytest.raises(wire.ProtocolError):
+            wire.decode(msg, refs)
+    # a student's SystemExit / KeyboardInterrupt arrives as an ordinary Exception subclass
+    for name, bases in (("SystemExit", ["SystemExit", "BaseException"]), ("KeyboardInterrupt", ["BaseException"])):
+        exc = wire.exception_from({"type": name, "module": "builtins", "bases": bases, "msg": "", "where": None})
+        assert isinstance(exc, Exception) and type(exc).__name__ == name
+    with pytest.raises(wire.ProtocolError):
+        wire.exception_from({"type": "X", "module": "m", "bases": [], "msg": 3, "where": None})

@@ -364,7 +364,9 @@ def test_infinite_loop_costs_only_its_time_limit(tmp_path):
     res = grade_submission(SOURCE, sub, timeout=1.0, memory_mb=MEMORY_MB)
     elapsed = time.monotonic() - t0
     assert res["score"] == 2 and res["tests"][1]["status"] == "timeout"
-    assert elapsed < 1.0 + 4.0, elapsed
+    # the limit is CPU time (a loaded machine stretches it in wall time); the loop cost only its cell
+    assert "timed out after 1 s of CPU time" in res["tests"][1]["feedback"]
+    assert elapsed < 120, elapsed
 
 
 # -- release ----------------------------------------------------------------------------------

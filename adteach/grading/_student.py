@@ -135,8 +135,10 @@ def _main() -> None:
         seed = msg["seed"]
         random.seed(seed)
         np = sys.modules.get("numpy")
-        if np is not None:
+        try:
             np.random.seed(seed % (2 ** 32))
+        except Exception:  # noqa: BLE001 - numpy replaced or not imported
+            pass
         return {"r": "ok", "v": None}
 
     def h_vjp(msg):

@@ -1,52 +1,28 @@
 """Bulk autograding of student notebooks against the pristine tests of an nbgrader source.
 
-Design (see also the threat model in the package docs):
+Design (the threat model is in the README; the process model in ``judge.py``):
 
-* Process model: every submission runs in its own plain Python subprocess
-  (``_runner.py``; no Jupyter kernel), started in a new session with an
-  address-space limit (``RLIMIT_AS``), a file-size limit, no core dumps and
-  a minimal thread environment. The grader streams the notebook to it one
-  item (cell) at a time. A plain subprocess was chosen over an nbclient
-  kernel because it starts in ~0.2 s instead of ~1-2 s, needs no ZMQ/kernel
-  stack at grading time, and gives the grader full control of the result
-  channel: in an IPython kernel, student code can rewrite every later cell
-  (``get_ipython().ast_transformers``), swallow exceptions
-  (``set_custom_exc``) or sign forged kernel messages with the session key
-  the kernel itself holds. Cost: IPython magics (``%``/``!`` lines) are
-  neutralised rather than run, and ``get_ipython()`` does not exist.
-* What runs: the student's code cells in their order, except the student's
-  copies of test cells and read-only (locked) cells, which are replaced by
-  the PRISTINE source cells (hidden tests included), matched by nbgrader
-  ``grade_id`` (or cell id). Pristine cells the student deleted are put back
-  after the preceding source cell, as nbgrader's autograde does.
-* Result channel: for every item the grader sends a fresh random nonce; the
-  child answers on a private pipe with (nonce, ok, feedback). ``ok`` is true
-  exactly when ``exec`` of the pristine test cell returned without raising.
-  Student cells that run before a test cannot know its nonce, and nothing a
-  student prints, writes to stdout/stderr or exits with is read as a result.
-* Limits: a per-item wall-clock limit enforced by the grader (SIGKILL of
-  the whole process group), and the memory limit in the child. When an item
-  times out or kills the process, the grader starts a fresh child, replays
-  the earlier items (minus the ones that hung or crashed) and goes on with
-  the next one, so an infinite loop, memory blow-up, ``os._exit`` or
-  self-kill costs only the item it happened in.
-* Before every pristine cell the child restores builtins, ``sys.modules``,
-  the module attributes (and pure-Python class attributes and function
-  code) of the modules the pristine cells import (numpy, adteach, ...),
-  sys hooks and streams, warnings filters, signal handlers, the working
-  directory, numpy's error state; it rebinds the names that pristine cells
-  imported or defined (``np``, assertion helpers, ...), runs pristine code in
-  its own globals (student globals named like builtins don't shadow them) and
-  reseeds ``random``/``numpy.random`` from the source hash and the test's
-  grade_id, so re-grading gives the same result. While a pristine cell runs,
-  those modules (and builtins) refuse attribute assignment, and the GIL
-  switch interval is raised so that threads left behind by student code
-  only run when the test blocks.
-* Not stopped: code that runs *during* a test (the student's functions the
-  test calls, ``__del__``, threads at blocking points) can still tamper with
-  the process through introspection (frames, ``gc``, ``ctypes``, writing
-  ``module.__dict__`` directly, ...). ``scan.py`` flags such constructs for
-  human review; run untrusted submissions in a container.
+* Two processes per submission. The JUDGE (this process, one thread per
+  submission) holds the source and runs the pristine read-only and test cells
+  (hidden tests included), with the student's names bound to proxies; every
+  comparison and message is computed here by ``adteach.testing``. The STUDENT
+  PROCESS (``_student.py``, inside bubblewrap, see ``sandbox.py``) runs the
+  student's cells and answers requests with plain data (``wire.py``).
+* What runs: the student's code cells in their order; the student's copies of
+  test and read-only cells are replaced by the PRISTINE source cells, matched by
+  nbgrader ``grade_id`` (or cell id); pristine cells the student deleted are put
+  back after the preceding source cell, as nbgrader's autograde does.
+* Limits: CPU time per item (``timeout``, read from ``/proc`` while the judge
+  waits), a wall-clock bound of 5x that (at least 60 s), the sandbox's limits
+  (RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE) and a per-submission
+  budget bounded by the source's cells. When an item times out, crashes the
+  student process or breaks the protocol, the judge starts a fresh student
+  process, replays the earlier items (minus the ones that failed that way) and
+  goes on with the next one.
+* Random generators are reseeded per test from the source hash and the test's
+  grade_id (in the student process), so re-grading gives the same report.
+* ``engine="inprocess"`` keeps the earlier runner (``_runner.py``: tests and
+  verdict inside the student's process) for ``bench/bench_grade.py`` only.
 """
 
 from __future__ import annotations

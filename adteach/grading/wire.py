@@ -353,14 +353,15 @@ def exception_from(data, local_classes=None) -> BaseException:
         key = (name, base)
         cls = _DYNAMIC.get(key)
         if cls is None:
-            cls = type(name, (base, RemoteError), {"__module__": "student"})
+            cls = type(name, (base, RemoteError) if base is not Exception else (RemoteError,),
+                       {"__module__": "student"})
             _DYNAMIC[key] = cls
     try:
         exc = cls(msg) if msg else cls()
     except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs 5 arguments
         sub = _DYNAMIC.get((name, Exception))
         if sub is None:
-            sub = _DYNAMIC[(name, Exception)] = type(name, (Exception, RemoteError), {"__module__": "student"})
+            sub = _DYNAMIC[(name, Exception)] = type(name, (RemoteError,), {"__module__": "student"})
         exc = sub(msg) if msg else sub()
     exc._adteach_where = where
     return exc
