@@ -76,11 +76,13 @@ def _build_parser() -> argparse.ArgumentParser:
                          "Canvas 'Name (assignment id)' updates that existing assignment)")
     gr.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="submissions graded in parallel (default 1)")
     gr.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                    help="time limit per cell, tests included (default 30)")
+                    help="CPU time limit per cell of the student's process, tests included (default 30; a "
+                         "wall-clock bound of 5x, at least 60 s, stops a process that sleeps)")
     gr.add_argument("--memory-mb", type=int, default=None, metavar="MB",
                     help="address-space limit of each grading process (default 2048; 0 = none)")
     gr.add_argument("--submission-timeout", type=float, default=None, metavar="SECONDS",
-                    help="overall time cap per submission (default 3 x timeout x cells, at least 60)")
+                    help="overall wall-clock cap per submission (default 3 x timeout x the source's cells, "
+                         "at least 60)")
     gr.add_argument("--no-sandbox", action="store_true",
                     help="run student code without the bubblewrap sandbox, with YOUR rights (only for "
                          "trusted code, or where bwrap cannot run; prefer a Linux container or VM)")

@@ -294,6 +294,9 @@ def _hint(exc) -> str:
     return ""
 
 
+_NOWHERE = object()
+
+
 def call(fn, *args, name=None, **kwargs):
     """Call student code ``fn(*args, **kwargs)`` and return its result.
 
@@ -308,8 +311,12 @@ def call(fn, *args, name=None, **kwargs):
     except CheckFailed:
         raise
     except NotImplementedError as exc:
-        found = _raising_function(exc)
-        where = None if found is None or found[1] is getattr(fn, "__code__", None) else found[0]
+        remote = getattr(exc, "_adteach_where", _NOWHERE)  # raised in the student process (grading/judge.py)
+        if remote is not _NOWHERE:
+            where = remote
+        else:
+            found = _raising_function(exc)
+            where = None if found is None or found[1] is getattr(fn, "__code__", None) else found[0]
         if where and where != label:
             msg = (f"{where} is not implemented yet (needed by {label}): "
                    "replace `raise NotImplementedError()` with your code")

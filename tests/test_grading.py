@@ -300,7 +300,9 @@ def test_feedback_texts(batch):
     assert "timed out after 2 s" in sub[p["infinite_loop"]]["tests"][1]["feedback"]
     assert "MemoryError" in sub[p["memory_bomb"]]["tests"][2]["feedback"]
     assert "SIGKILL" in sub[p["kill_kernel"]]["tests"][1]["feedback"]
-    assert "read-only while tests run" in sub[p["patch_during_test"]]["tests"][2]["feedback"]
+    # the student's process patched its own numpy: the judge's comparison is untouched
+    assert sub[p["patch_during_test"]]["tests"][2]["feedback"] == \
+        "AssertionError: the derivative of t**2 at 2.0 should be about 4"
     nd = sub[p["os_exit_in_solution_cell"]]
     assert nd["tests"][1]["feedback"] == "NameError: name 'dsquare' is not defined"
     assert any(e["status"] == "crash" and "exited with status 3" in e["message"] for e in nd["cell_errors"])
@@ -310,9 +312,8 @@ def test_flags_for_review(batch):
     sub = batch["report"]["submissions"]
     p = batch["paths"]
     assert sub[p["solution"]]["flags"] == []
-    assert any("unexpected message" in f for f in sub[p["prints_all_passed"]]["flags"])
+    assert any("broke the protocol" in f for f in sub[p["prints_all_passed"]]["flags"])
     assert any("monkeypatching" in f for f in sub[p["patch_numpy"]]["flags"])
-    assert any("extra thread" in f for f in sub[p["background_thread"]]["flags"])
     assert any("process" in f or "signals" in f for f in sub[p["kill_parent"]]["flags"])
     assert any("redefines 'check_close'" in f for f in sub[p["redefine_helpers"]]["flags"])
 
@@ -363,7 +364,9 @@ def test_infinite_loop_costs_only_its_time_limit(tmp_path):
     res = grade_submission(SOURCE, sub, timeout=1.0, memory_mb=MEMORY_MB)
     elapsed = time.monotonic() - t0
     assert res["score"] == 2 and res["tests"][1]["status"] == "timeout"
-    assert elapsed < 1.0 + 4.0, elapsed
+    # the limit is CPU time (a loaded machine stretches it in wall time); the loop cost only its cell
+    assert "timed out after 1 s of CPU time" in res["tests"][1]["feedback"]
+    assert elapsed < 120, elapsed
 
 
 # -- release ----------------------------------------------------------------------------------

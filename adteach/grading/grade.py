@@ -1,52 +1,28 @@
 """Bulk autograding of student notebooks against the pristine tests of an nbgrader source.
 
-Design (see also the threat model in the package docs):
+Design (the threat model is in the README; the process model in ``judge.py``):
 
-* Process model: every submission runs in its own plain Python subprocess
-  (``_runner.py``; no Jupyter kernel), started in a new session with an
-  address-space limit (``RLIMIT_AS``), a file-size limit, no core dumps and
-  a minimal thread environment. The grader streams the notebook to it one
-  item (cell) at a time. A plain subprocess was chosen over an nbclient
-  kernel because it starts in ~0.2 s instead of ~1-2 s, needs no ZMQ/kernel
-  stack at grading time, and gives the grader full control of the result
-  channel: in an IPython kernel, student code can rewrite every later cell
-  (``get_ipython().ast_transformers``), swallow exceptions
-  (``set_custom_exc``) or sign forged kernel messages with the session key
-  the kernel itself holds. Cost: IPython magics (``%``/``!`` lines) are
-  neutralised rather than run, and ``get_ipython()`` does not exist.
-* What runs: the student's code cells in their order, except the student's
-  copies of test cells and read-only (locked) cells, which are replaced by
-  the PRISTINE source cells (hidden tests included), matched by nbgrader
-  ``grade_id`` (or cell id). Pristine cells the student deleted are put back
-  after the preceding source cell, as nbgrader's autograde does.
-* Result channel: for every item the grader sends a fresh random nonce; the
-  child answers on a private pipe with (nonce, ok, feedback). ``ok`` is true
-  exactly when ``exec`` of the pristine test cell returned without raising.
-  Student cells that run before a test cannot know its nonce, and nothing a
-  student prints, writes to stdout/stderr or exits with is read as a result.
-* Limits: a per-item wall-clock limit enforced by the grader (SIGKILL of
-  the whole process group), and the memory limit in the child. When an item
-  times out or kills the process, the grader starts a fresh child, replays
-  the earlier items (minus the ones that hung or crashed) and goes on with
-  the next one, so an infinite loop, memory blow-up, ``os._exit`` or
-  self-kill costs only the item it happened in.
-* Before every pristine cell the child restores builtins, ``sys.modules``,
-  the module attributes (and pure-Python class attributes and function
-  code) of the modules the pristine cells import (numpy, adteach, ...),
-  sys hooks and streams, warnings filters, signal handlers, the working
-  directory, numpy's error state; it rebinds the names that pristine cells
-  imported or defined (``np``, assertion helpers, ...), runs pristine code in
-  its own globals (student globals named like builtins don't shadow them) and
-  reseeds ``random``/``numpy.random`` from the source hash and the test's
-  grade_id, so re-grading gives the same result. While a pristine cell runs,
-  those modules (and builtins) refuse attribute assignment, and the GIL
-  switch interval is raised so that threads left behind by student code
-  only run when the test blocks.
-* Not stopped: code that runs *during* a test (the student's functions the
-  test calls, ``__del__``, threads at blocking points) can still tamper with
-  the process through introspection (frames, ``gc``, ``ctypes``, writing
-  ``module.__dict__`` directly, ...). ``scan.py`` flags such constructs for
-  human review; run untrusted submissions in a container.
+* Two processes per submission. The JUDGE (this process, one thread per
+  submission) holds the source and runs the pristine read-only and test cells
+  (hidden tests included), with the student's names bound to proxies; every
+  comparison and message is computed here by ``adteach.testing``. The STUDENT
+  PROCESS (``_student.py``, inside bubblewrap, see ``sandbox.py``) runs the
+  student's cells and answers requests with plain data (``wire.py``).
+* What runs: the student's code cells in their order; the student's copies of
+  test and read-only cells are replaced by the PRISTINE source cells, matched by
+  nbgrader ``grade_id`` (or cell id); pristine cells the student deleted are put
+  back after the preceding source cell, as nbgrader's autograde does.
+* Limits: CPU time per item (``timeout``, read from ``/proc`` while the judge
+  waits), a wall-clock bound of 5x that (at least 60 s), the sandbox's limits
+  (RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE) and a per-submission
+  budget bounded by the source's cells. When an item times out, crashes the
+  student process or breaks the protocol, the judge starts a fresh student
+  process, replays the earlier items (minus the ones that failed that way) and
+  goes on with the next one.
+* Random generators are reseeded per test from the source hash and the test's
+  grade_id (in the student process), so re-grading gives the same report.
+* ``engine="inprocess"`` keeps the earlier runner (``_runner.py``: tests and
+  verdict inside the student's process) for ``bench/bench_grade.py`` only.
 """
 
 from __future__ import annotations
@@ -71,7 +47,9 @@ from pathlib import Path
 from typing import Sequence
 
 from .notebook import (
+    MAX_NOTEBOOK_MB,
     NotebookError,
+    read_submission,
     cell_source,
     grade_id,
     is_locked,
@@ -341,6 +319,7 @@ class _Settings:
     submission_timeout: float | None
     python: str
     sandbox: bool = True          # run student code inside bubblewrap (see sandbox.py)
+    engine: str = "judge"         # "judge" (judge.py); "inprocess": the earlier runner, for bench/ only
 
 
 @dataclass
@@ -618,7 +597,7 @@ def _empty_result(exercise: Exercise, status: str, error: str, sha256: str | Non
 def grade_submission(exercise: Exercise | str | os.PathLike, submission: str | os.PathLike, *,
                      timeout: float = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
                      submission_timeout: float | None = None, python: str | None = None,
-                     sandboxed: bool = True) -> dict:
+                     sandboxed: bool = True, engine: str = "judge") -> dict:
     """Grade one submission notebook against the pristine tests; never modifies the file.
 
     Returns a dict with ``status`` ("graded", "unreadable" or "error"), ``score``,
@@ -631,12 +610,17 @@ def grade_submission(exercise: Exercise | str | os.PathLike, submission: str | o
     if not isinstance(exercise, Exercise):
         exercise = load_exercise(exercise)
     settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed)
+    if engine not in ("judge", "inprocess"):
+        raise ValueError(f"unknown engine {engine!r}")
+    if engine != "judge":  # the earlier runner (tests and verdict in the student's process): bench/ only
+        import dataclasses
+        settings = dataclasses.replace(settings, engine=engine)
     return _grade_one(exercise, Path(submission), settings)
 
 
 def _grade_one(exercise: Exercise, path: Path, settings: _Settings) -> dict:
     try:
-        data = path.read_bytes()  # read once; the file is never opened for writing
+        data = read_submission(path)  # read once; the file is never opened for writing
     except OSError as exc:
         return _empty_result(exercise, "unreadable", f"cannot read file: {exc.strerror or exc}", None)
     sha = hashlib.sha256(data).hexdigest()
@@ -652,7 +636,8 @@ def _grade_one(exercise: Exercise, path: Path, settings: _Settings) -> dict:
                 flags.append(f"{it.label}, line {line}: {reason}")
     workdir = Path(tempfile.mkdtemp(prefix="adteach-grade-"))
     try:
-        outcomes, runtime_flags = _run_schedule(exercise, schedule, settings, workdir)
+        run = _run_schedule if settings.engine == "inprocess" else _run_judged
+        outcomes, runtime_flags = run(exercise, schedule, settings, workdir)
     except _StartError as exc:
         result = _empty_result(exercise, "error", str(exc), sha)
         result["flags"] = flags
@@ -758,6 +743,79 @@ def _run_schedule(exercise: Exercise, schedule: list[_Item], settings: _Settings
     return outcomes, flags
 
 
+def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, workdir: Path):
+    """Run the schedule with the judge (judge.py): tests here, student cells in the student process."""
+    from .judge import Session, StudentGone
+
+    n = len(schedule)
+    outcomes: list[_Outcome | None] = [None] * n
+    excluded: set[int] = set()
+    flags: list[str] = []
+    budget = settings.submission_timeout
+    if budget is None:  # bounded by the source's cells, not by how many the student added
+        budget = max(60.0, 3 * settings.timeout * max(len(exercise.cells), 1))
+    started = time.monotonic()
+    session = None
+
+    def run(sess, k: int) -> _Outcome:
+        item = schedule[k]
+        if item.kind == "student":
+            err = sess.run_student(item.code, f"<cell {k}>")
+            return _Outcome("error", err) if err is not None else _Outcome("ok")
+        if item.kind == "locked":
+            err = sess.run_student(item.code, f"<cell {k}>")
+            ok, feedback, line = sess.run_pristine(item.code, f"<judge {k}>", None)
+            if not ok:
+                return _Outcome("error", feedback, line)
+            return _Outcome("error", err) if err is not None else _Outcome("ok")
+        ok, feedback, line = sess.run_pristine(item.code, f"<judge {k}>", _test_seed(exercise, item.test))
+        return _Outcome("ok" if ok else "error", feedback, line)
+
+    def gone(exc) -> _Outcome:
+        if exc.status == "protocol":
+            flags.append(f"{schedule[i].label}: {exc.message}")
+        return _Outcome("timeout" if exc.status == "timeout" else "crash", exc.message)
+
+    try:
+        i = 0
+        while i < n:
+            if time.monotonic() - started > budget:
+                for k in range(i, n):
+                    outcomes[k] = _Outcome("timeout", f"not run: the submission's time budget ({budget:g} s) ran out")
+                break
+            if session is None:
+                try:
+                    session = Session(exercise, settings, workdir)
+                except RuntimeError as exc:
+                    raise _StartError(str(exc)) from None
+                replay_ok = True
+                for j in range(i):  # replay what ran before, minus what hung or crashed
+                    if j in excluded:
+                        continue
+                    try:
+                        run(session, j)
+                    except StudentGone:
+                        excluded.add(j)
+                        session.kill()
+                        session = None
+                        replay_ok = False
+                        break
+                if not replay_ok:
+                    continue
+            try:
+                outcomes[i] = run(session, i)
+            except StudentGone as exc:
+                outcomes[i] = gone(exc)
+                excluded.add(i)
+                session.kill()
+                session = None
+            i += 1
+    finally:
+        if session is not None:
+            session.close()
+    return outcomes, flags
+
+
 # -- many submissions -------------------------------------------------------------------------
 
 class _Progress:
@@ -821,7 +879,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
           submission_timeout: float | None = None, progress: bool = False,
           python: str | None = None, sandboxed: bool = True,
           roster: str | os.PathLike | dict | None = None, lms: Sequence[str] = (),
-          lms_assignment: str | None = None) -> dict:
+          lms_assignment: str | None = None, engine: str = "judge") -> dict:
     """Grade many submissions in parallel and write the report to ``report_dir``.
 
     ``submissions`` are notebooks, folders (nbgrader's ``submitted/<student>/<assignment>/``
@@ -841,6 +899,11 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     """
     exercise = load_exercise(source)
     settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed)
+    if engine not in ("judge", "inprocess"):
+        raise ValueError(f"unknown engine {engine!r}")
+    if engine != "judge":  # the earlier runner (verdict computed in the student's process): bench/ only
+        import dataclasses
+        settings = dataclasses.replace(settings, engine=engine)
     for kind in lms:
         if kind not in LMS_FORMATS:
             raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")
@@ -870,7 +933,10 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         def work(sub) -> tuple:
             try:
                 if sub.status is not None:
-                    sha = hashlib.sha256(sub.file.read_bytes()).hexdigest() if sub.file else None
+                    try:
+                        sha = hashlib.sha256(read_submission(sub.file)).hexdigest() if sub.file else None
+                    except OSError:
+                        sha = None
                     return sub, _empty_result(exercise, sub.status, sub.error, sha)
                 return sub, _grade_one(exercise, sub.file, settings)
             except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
-from .notebook import NotebookError, grade_id, is_grade, is_solution, loads_notebook, read_notebook
+from .notebook import (NotebookError, grade_id, is_grade, is_solution, loads_notebook, read_notebook,
+                       read_submission)
 
 __all__ = [
     "InputError",
@@ -139,7 +140,7 @@ def _classify(sub: Submission, source_ids: set[str]) -> None:
     if sub.status is not None or sub.file is None:
         return
     try:
-        nb = loads_notebook(sub.file.read_bytes(), sub.path)
+        nb = loads_notebook(read_submission(sub.file), sub.path)
     except (OSError, NotebookError):
         return  # the grader reports it as unreadable, with the reason
     found = _graded_ids(nb)
@@ -199,7 +200,9 @@ def _from_folder(root: Path, skipped: list) -> list[Submission]:
         rel = p.relative_to(root).parts
         if any(part.startswith(".") for part in rel):   # .ipynb_checkpoints, hidden folders
             continue
-        if not p.is_file():
+        if p.is_symlink() or not p.is_file():   # reported, never followed or opened (a FIFO would hang)
+            what = "a symbolic link (not followed)" if p.is_symlink() else "not a regular file"
+            skipped.append({"path": str(p), "student": None, "reason": what})
             continue
         shown = str(p)
         first = parse_lms_name(rel[0]) if len(rel) > 1 else None
@@ -359,7 +362,8 @@ def collect(inputs: Iterable, source: str | os.PathLike, tmpdir: str | os.PathLi
             if not subs:
                 skipped.append({"path": str(p), "student": None, "reason": "folder holds no notebooks"})
             found.extend(subs)
-        elif p.suffix.lower() == ".zip" or (p.suffix.lower() != ".ipynb" and zipfile.is_zipfile(p)):
+        elif p.suffix.lower() == ".zip" or (p.suffix.lower() != ".ipynb" and p.is_file() and not p.is_symlink()
+                                                 and zipfile.is_zipfile(p)):
             zipdir = tmpdir / f"zip{len(list(tmpdir.iterdir())):03d}"
             zipdir.mkdir()
             found.extend(_from_zip(p, zipdir, skipped))

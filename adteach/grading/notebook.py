@@ -79,6 +79,47 @@ def loads_notebook(data: bytes | str, name: str = "<notebook>") -> dict:
     return nb
 
 
+MAX_NOTEBOOK_MB = 64
+
+
+def read_submission(path, limit_mb: int = MAX_NOTEBOOK_MB) -> bytes:
+    """The bytes of a submitted notebook: a regular file, not followed through a symlink, at most
+    ``limit_mb`` MB. A FIFO, a device, a directory, a symlink or a bigger file raises OSError
+    saying which (never a hang: the file is opened non-blocking and checked before it is read)."""
+    import errno
+    import stat as st
+
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(exc.errno, "a symbolic link (not followed)") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not st.S_ISREG(info.st_mode):
+            kind = ("a FIFO" if st.S_ISFIFO(info.st_mode) else "a directory" if st.S_ISDIR(info.st_mode)
+                    else "a device" if st.S_ISCHR(info.st_mode) or st.S_ISBLK(info.st_mode)
+                    else "a socket" if st.S_ISSOCK(info.st_mode) else "not a file")
+            raise OSError(errno.EINVAL, f"not a regular file ({kind})")
+        limit = limit_mb << 20
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than the {limit_mb} MB limit for a notebook")
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise OSError(errno.EFBIG, f"larger than the {limit_mb} MB limit for a notebook")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_bytes(path: str | os.PathLike) -> bytes:
     """A file's bytes, or a NotebookError that names the file and the reason."""
     try:

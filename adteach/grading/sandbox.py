@@ -71,6 +71,14 @@ _TRAMPOLINE = (
 )
 
 
+_UID_BASE, _UID_COUNT = 62000, 2000
+_uid_counter = iter(range(1 << 62))
+
+
+def _next_uid() -> int:
+    return _UID_BASE + next(_uid_counter) % _UID_COUNT
+
+
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create namespaces here."""
 
@@ -115,7 +123,8 @@ def _minimal(paths: list[str]) -> list[str]:
 
 
 def command(program: list[str], *, python: str | None = None, limits: Limits = Limits(),
-            info_fd: int | None = None, extra_ro: tuple = (), env: dict | None = None) -> list[str]:
+            info_fd: int | None = None, extra_ro: tuple = (), env: dict | None = None,
+            uid: int | None = None) -> list[str]:
     """The argv that runs ``[python, *program]`` inside a bubblewrap sandbox.
 
     ``program`` is what follows the interpreter (``["-I", "script.py", ...]``).
@@ -160,7 +169,9 @@ def command(program: list[str], *, python: str | None = None, limits: Limits = L
         argv += ["--setenv", key, value]
     if info_fd is not None:
         argv += ["--info-fd", str(info_fd)]
-    uid = UNPRIVILEGED_UID if root else 0
+    # as root: an unprivileged uid, by default one of its own per sandbox (uid=None), so that RLIMIT_NPROC,
+    # which counts the processes of a uid, is not shared with the sandboxes graded beside it
+    uid = (uid if uid is not None else _next_uid()) if root else 0
     argv += ["--", python, "-I", "-S", "-c", _TRAMPOLINE, str(limits.nproc or 0), str(uid), python, *program]
     return argv
 
@@ -171,7 +182,10 @@ def preexec(limits: Limits):
         def cap(which, value, hard=None):
             if value is not None:
                 resource.setrlimit(which, (int(value), int(hard if hard is not None else value)))
-        cap(resource.RLIMIT_CPU, limits.cpu_seconds)  # PID 1 ignores SIGXCPU: the hard limit's SIGKILL ends it
+        # soft < hard: a process other than PID 1 gets SIGXCPU first (so its exit says why); PID 1,
+        # which ignores SIGXCPU, is ended by the hard limit's SIGKILL
+        if limits.cpu_seconds is not None:
+            cap(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 2)
         cap(resource.RLIMIT_AS, limits.memory_bytes)
         cap(resource.RLIMIT_FSIZE, limits.fsize_bytes)
         cap(resource.RLIMIT_NOFILE, limits.nofile)
