@@ -519,3 +519,15 @@ def test_scan_ignores_local_variables_but_not_globals():
     found = [msg for _, msg in scan_code(code, ["numpy"], {"params", "check_close"})]
     assert sum("redefines 'params'" in m for m in found) == 1  # the module-level one only
     assert any("redefines 'check_close'" in m for m in found)
+
+
+def test_wire_keeps_every_array_shape():
+    """Arrays cross the judge's channel with their shape: 0-d, transposed (non-contiguous), empty, integer."""
+    import numpy as np
+    from adteach.grading import wire
+    values = [1.0, np.array(0.8), np.arange(6.0).reshape(2, 3).T, np.zeros((0, 2)), np.array([1, 2], dtype=np.int32)]
+    back = wire.decode(wire.encode(values, wire.Refs("s", lambda *a: None)), wire.Refs("j", lambda *a: None))
+    assert back[0] == 1.0
+    for got, sent in zip(back[1:], values[1:]):
+        assert type(got) is np.ndarray and got.shape == sent.shape and got.dtype == sent.dtype
+        assert np.array_equal(got, sent)

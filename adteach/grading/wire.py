@@ -164,7 +164,7 @@ def encode(value, refs: Refs, *, arrays=None, leaves=None, _depth=0, _stack=None
         finally:
             stack.discard(id(value))
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and not value.dtype.fields:
-        a = np.ascontiguousarray(value)
+        a = np.asarray(value, order="C")  # (np.ascontiguousarray would make a 0-d array 1-d)
         if arrays is not None:
             arrays.append(value)
         return {"$t": "nd", "dtype": a.dtype.str, "shape": list(a.shape),
