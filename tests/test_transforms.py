@@ -220,3 +220,27 @@ def test_the_cycle_collector_waits_while_a_graph_grows_and_is_restored_after_the
         assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_recording_is_per_thread():
+    """One thread inside a transform does not make another thread's grad record a nested graph."""
+    import threading
+    from adteach import transforms
+
+    inside, done = threading.Event(), threading.Event()
+
+    def outer():
+        with transforms.recording():
+            inside.set()
+            done.wait(10)
+
+    t = threading.Thread(target=outer)
+    t.start()
+    inside.wait(10)
+    try:
+        assert transforms._recording() == 0
+        g = ad.grad(lambda x: x * x)(3.0)
+        assert g == 6.0 and type(g) is float  # a plain number, not a Var of a recorded backward pass
+    finally:
+        done.set()
+        t.join()
