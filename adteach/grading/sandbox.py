@@ -150,6 +150,9 @@ def command(program: list[str], *, python: str | None = None, limits: Limits = L
     ro.append(package_dir())
     ro += [str(p) for p in extra_ro]
     binds = _minimal(ro)
+    # the private scratch first: bwrap mounts in order, so a Python environment or an adteach checkout
+    # that lives under /tmp (a clone in /tmp/...) is bound on top of the scratch instead of hidden by it
+    argv += ["--size", str(int(limits.scratch_mb) << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     parents = sorted({str(a) for path in binds for a in Path(path).parents if str(a) != "/"}, key=len)
     for parent in parents:  # bwrap would create them 0700, unreadable once we are not root
         if parent not in binds:
@@ -163,7 +166,6 @@ def command(program: list[str], *, python: str | None = None, limits: Limits = L
         argv += ["--ro-bind-try", path, path]
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(16 << 20), "--perms", "1777", "--tmpfs", "/dev/shm",
-             "--size", str(int(limits.scratch_mb) << 20), "--perms", "1777", "--tmpfs", "/tmp",
              "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
     for key, value in (env or {}).items():
         argv += ["--setenv", key, value]
