@@ -388,11 +388,19 @@ class KernelRun:
 
     def text(self, key):
         """Everything a student would read in the cell's output, as text."""
-        parts = []
+        parts, last_stream = [], None
         for o in self.outputs(key):
             if o.output_type == "stream":
-                parts.append(o.text)
-            elif o.output_type == "error":
+                # one print may reach us as several stream messages (the kernel flushes on a timer, which
+                # a loaded machine hits mid-line); a notebook joins consecutive ones of a stream, so do we
+                if last_stream == o.name:
+                    parts[-1] += o.text
+                else:
+                    parts.append(o.text)
+                last_stream = o.name
+                continue
+            last_stream = None
+            if o.output_type == "error":
                 parts.append("\n".join(o.traceback))
             else:
                 parts.append(o.data.get("text/plain", ""))
