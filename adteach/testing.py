@@ -263,17 +263,12 @@ _GRAD_NONE = ("\n  Reading .grad? An adteach value's .grad is None until .backwa
               "computed from it.")
 
 
-def _is_domain_error(exc) -> bool:
-    """A DomainError, here or (under the grader) raised in the student's process and named so."""
-    return isinstance(exc, DomainError) or type(exc).__name__ == "DomainError"
-
-
 def _drops_derivative(exc) -> bool:
     """True when ``exc`` says an adteach value was turned into a plain number (math.sin(Var), float(Var))."""
     text = str(exc)
     if isinstance(exc, ADError):
         return "drops its derivative" in text or (
-            not _is_domain_error(exc) and any(k in text for k in ("math.", "float(", ".value", "plain number")))
+            not isinstance(exc, DomainError) and any(k in text for k in ("math.", "float(", ".value", "plain number")))
     return isinstance(exc, TypeError) and any(k in text for k in ("only length-1 arrays", "only size-1 arrays",
                                                                   "only 0-dimensional arrays"))
 
@@ -285,7 +280,7 @@ def _hint(exc) -> str:
                 "use ad.tanh, ad.exp, ad.sum, ... on values that adteach records.")
     if _drops_derivative(exc):
         return _MATH_HINT
-    if _is_domain_error(exc) and "overflows" in text:
+    if isinstance(exc, DomainError) and "overflows" in text:
         return ("\n  A value overflowed (exp of a large number): rewrite the formula so that it stays finite, "
                 "e.g. compute log(1 + exp(u)) as max(u, 0) + log(1 + exp(-|u|)), or use ad.logsumexp.")
     m = re.search(r"must be real number, not (\w+)", text)
