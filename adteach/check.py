@@ -231,10 +231,10 @@ def check_grad(f, *args, argnums=None, eps=None, rtol=1e-5, atol=1e-7):
         rev = grad(f, argnums=nums)(*args)
         try:
             fwd = jacfwd(f, argnums=nums)(*args)
-        except ForwardModeUnavailable:  # a custom_vjp: a reverse-mode rule only
-            rules = _custom_rules(f, args)
+        except ForwardModeUnavailable as refused:  # a custom_vjp: a reverse-mode rule only
+            rules = _custom_rules(f, args) or (refused.function,)
             fwd = [None] * len(nums)
-            which = ", ".join(rules) or "a custom_vjp"
+            which = ", ".join(rules)
             note = (f"forward: {NA_TEXT}: {which} {'has' if len(rules) < 2 else 'have'} a reverse-mode rule "
                     "(custom_vjp's bwd) and no tangent rule, so forward mode cannot differentiate "
                     f"{_name_of(f)}; reverse mode uses the rule and is compared with the numerical column")

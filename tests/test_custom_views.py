@@ -412,3 +412,11 @@ def test_check_grad_reports_a_clipping_rule_where_it_clips():
 def test_check_grad_without_a_rule_is_unchanged():
     c = ad.check_grad(lambda x: ad.sin(x) * x, 0.4)
     assert c and c.note is None and c.forward[0] == pytest.approx(c.reverse[0]) and "n/a" not in str(c)
+
+
+def test_check_grad_of_the_rules_second_derivative():
+    """grad(softplus) differentiates bwd's residual sigmoid(x): forward mode over it is refused, reverse mode checked."""
+    c = ad.check_grad(ad.grad(softplus), 0.3)
+    s = 1 / (1 + math.exp(-0.3))
+    assert c and c.reverse[0] == pytest.approx(s * (1 - s)) == ad.grad(ad.grad(softplus))(0.3)
+    assert c.forward == [None] and "softplus has a reverse-mode rule" in c.note
