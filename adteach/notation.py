@@ -32,7 +32,8 @@ import unicodedata
 import numpy as np
 
 __all__ = ["pretty", "subscript", "width", "ljust", "bar", "dot", "latex_name", "latex_label", "edge_label",
-           "number", "fixed", "slider_format", "NOT_AVAILABLE", "NA_TEXT", "WIDTH", "EDGE_WIDTH", "set_presentation", "zoom", "check_zoom"]
+           "number", "fixed", "slider_format", "NOT_AVAILABLE", "NA_TEXT", "WIDTH", "EDGE_WIDTH", "set_presentation",
+           "zoom", "check_zoom"]
 
 _SUB = str.maketrans("-0123456789", "₋₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")

@@ -614,8 +614,9 @@ def explore(f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer
     ``graph=False`` the graph. A point where f is not defined shows the error in
     place; moving the slider back recovers. A function using a ``custom_vjp`` works in
     reverse mode as any other (the rule gives the adjoints, and the plot's f'); in forward
-    mode the read-out and the step caption say which tangents are not available and why. ``zoom`` scales the graph, the plot and
-    the trace table (default: the presentation setting, ``%adteach present``, else 1).
+    mode the read-out and the step caption say which tangents are not available and why.
+    ``zoom`` scales the graph, the plot and the trace table (default: the presentation
+    setting, ``%adteach present``, else 1).
 
     Returns an ``Explorer`` (an ``ipywidgets.VBox``); display it, or read
     ``ex.value``, ``ex.gradient``, ``ex.svg``, ``ex.trace``, ``ex.error`` after
