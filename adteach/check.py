@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import primitives as P
+from .custom import ForwardModeUnavailable, rule_of
+from .notation import NA_TEXT
 from .tape import _as_value
 from .transforms import _argnums_tuple, _param_names, grad, jacfwd
 
@@ -147,6 +149,7 @@ class GradCheck:
     rtol: float
     atol: float
     steps: list = None
+    note: str = None  # why a column is missing (forward mode through a custom_vjp), printed under the table
 
     @property
     def ok(self) -> bool:
@@ -156,7 +159,7 @@ class GradCheck:
         return self.ok
 
     def _rows(self):
-        fmt = lambda v: (f"{float(v):.10g}" if np.ndim(v) == 0
+        fmt = lambda v: (NA_TEXT if v is None else f"{float(v):.10g}" if np.ndim(v) == 0
                          else np.array2string(np.asarray(v), precision=6, threshold=6, separator=", ").replace("\n", ""))
         steps = self.steps or [None] * len(self.names)
         for name, r, f, n, e, h in zip(self.names, self.reverse, self.forward, self.numerical, self.errors, steps):
@@ -180,6 +183,8 @@ class GradCheck:
         lines = [f"check_grad({self.function}): {self._verdict()} (rtol={self.rtol:g}, atol={self.atol:g})"]
         lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
         lines += [f"  {name}: {e['reason']}" for name, e in zip(self.names, self.errors) if e.get("reason")]
+        if self.note:
+            lines.append(f"  {self.note}")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -189,8 +194,11 @@ class GradCheck:
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self._rows())
         verdict = html.escape(self._verdict()) if self.ok else f"<b>{html.escape(self._verdict().lower())}</b>"
+        notes = [f"{name}: {e['reason']}" for name, e in zip(self.names, self.errors) if e.get("reason")]
+        notes += [self.note] if self.note else []
+        foot = "".join(f"<p><i>{html.escape(n)}</i></p>" for n in notes)
         return (f"<div><p><code>check_grad({html.escape(self.function)})</code>: {verdict}</p>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{foot}</div>")
 
 
 def check_grad(f, *args, argnums=None, eps=None, rtol=1e-5, atol=1e-7):
@@ -204,13 +212,32 @@ def check_grad(f, *args, argnums=None, eps=None, rtol=1e-5, atol=1e-7):
     repeating the difference with step 2h) is reported as such, not as a
     mismatch. Near a domain edge (``log`` at 1e-9) a one-sided difference is
     used; where f is undefined on both sides the input is reported "not checked".
+
+    A function using a ``custom_vjp`` is checked too: its reverse-mode gradient uses
+    the hand-written rule (``bwd``) and is compared with central differences of the
+    function's values; forward mode has no rule for it, so that column reads "n/a"
+    and a note says why. A wrong ``bwd`` is reported as a MISMATCH on the inputs it
+    gets wrong, with a reason naming the rule. So is a rule that differs from the
+    true derivative on purpose (a clipped gradient, where the adjoint is clipped):
+    that is the correct verdict, the numbers are the derivative of the function's
+    values, and the rule is not; check such a rule where it does not clip, or
+    against the gradient it is meant to give.
     """
     nums = tuple(range(len(args))) if argnums is None else _argnums_tuple(argnums, len(args), "check_grad")
     names = _param_names(f, len(args))
     numeric = _numerical(f, args, nums, eps)
+    rules, note = (), None
     try:
         rev = grad(f, argnums=nums)(*args)
-        fwd = jacfwd(f, argnums=nums)(*args)
+        try:
+            fwd = jacfwd(f, argnums=nums)(*args)
+        except ForwardModeUnavailable as refused:  # a custom_vjp: a reverse-mode rule only
+            rules = _custom_rules(f, args) or (refused.function,)
+            fwd = [None] * len(nums)
+            which = ", ".join(rules)
+            note = (f"forward: {NA_TEXT}: {which} {'has' if len(rules) < 2 else 'have'} a reverse-mode rule "
+                    "(custom_vjp's bwd) and no tangent rule, so forward mode cannot differentiate "
+                    f"{_name_of(f)}; reverse mode uses the rule and is compared with the numerical column")
     except P.DomainError as e:  # the derivative itself is undefined here (sqrt at 0): report, do not crash
         nan = [np.full(np.shape(n), np.nan) for n, *_ in numeric]
         errors = [{"max_abs": float("nan"), "ok": False, "status": "not checked", "reason": str(e)} for _ in nums]
@@ -218,7 +245,8 @@ def check_grad(f, *args, argnums=None, eps=None, rtol=1e-5, atol=1e-7):
                          [n for n, *_ in numeric], errors, rtol, atol, [h for _, _, h, _ in numeric])
     errors, num, steps = [], [], []
     for r, fw, (n, unc, h, how) in zip(rev, fwd, numeric):
-        r, fw = (np.asarray(v, dtype=float) for v in (r, fw))
+        r = np.asarray(r, dtype=float)
+        fw = r if fw is None else np.asarray(fw, dtype=float)  # no forward column: reverse mode alone is compared
         diff = np.maximum(np.abs(r - n), np.abs(fw - n))
         checked = np.isfinite(n)
         close = diff <= atol + rtol * np.abs(n)
@@ -227,6 +255,10 @@ def check_grad(f, *args, argnums=None, eps=None, rtol=1e-5, atol=1e-7):
         reason = None
         if not modes_agree or np.any(checked & ~close & ~noisy):
             status, ok = "MISMATCH", False
+            if rules:
+                reason = (f"reverse mode, which uses the custom rule of {', '.join(rules)}, differs from the "
+                          f"central difference by {float(np.max(np.where(checked, diff, 0.0))):.3g}: that rule's "
+                          "bwd is wrong here, or differs from the true derivative on purpose (clipping)")
         elif not np.all(checked):
             status, ok = "not checked", False
             reason = f"{_name_of(f)} is undefined on both sides of this input, so no difference could be formed"
@@ -240,7 +272,20 @@ def check_grad(f, *args, argnums=None, eps=None, rtol=1e-5, atol=1e-7):
         num.append(n if n.ndim else float(n))
         steps.append(h if h.ndim else float(h))
     return GradCheck(_name_of(f), [names[i] for i in nums], list(rev), list(fwd),
-                     num, errors, rtol, atol, steps)
+                     num, errors, rtol, atol, steps, note)
+
+
+def _custom_rules(f, args):
+    """The names of the custom_vjp functions in the graph of f at args (in the order they ran)."""
+    from .tape import Var, graph_nodes
+    from .trace import evaluate
+    try:
+        out, _, _ = evaluate(f, args)
+    except Exception:  # noqa: BLE001 - only for the report's wording: grad already ran f successfully
+        return ()
+    if type(out) is not Var:
+        return ()
+    return tuple(dict.fromkeys(n.prim.name for n in graph_nodes(out) if n.prim is not None and rule_of(n.prim)))
 
 
 def _name_of(f):

@@ -20,7 +20,15 @@ is ``bwd``: one primitive, made from user code, like the entries of the table.
 ``fwd`` runs on the Vars themselves, so residuals that depend on the inputs stay
 differentiable: ``grad(grad(f))`` differentiates ``bwd`` as well (JAX does the
 same). Forward mode (``jvp``, ``jacfwd``) is refused with a clear error, as in
-JAX: a reverse-mode rule says nothing about tangents.
+JAX: a reverse-mode rule says nothing about tangents (``ForwardModeUnavailable``,
+an ``ADError``).
+
+The views show the rule: ``ad.trace`` gives the node one row (named by the
+function) whose adjoints come from ``bwd``, and writes its tangent, and those of
+the operations that depend on it, as "n/a"; the drawings label its edges "bwd";
+``ad.check_grad`` compares the reverse-mode gradient, which uses ``bwd``, with
+central differences. ``rule_of(prim)`` tells a custom node's primitive from the
+table's.
 """
 from __future__ import annotations
 
@@ -32,7 +40,15 @@ from . import primitives as P
 from . import pytree
 from .primitives import ADError, ADTypeError, ShapeError
 
-__all__ = ["custom_vjp"]
+__all__ = ["custom_vjp", "ForwardModeUnavailable", "rule_of"]
+
+
+class ForwardModeUnavailable(ADError):
+    """Forward mode met a ``custom_vjp``: it has a reverse-mode rule only. ``function`` is its name."""
+
+    def __init__(self, function):
+        self.function = function
+        super().__init__(_FORWARD.format(name=function))
 
 
 def _traced(x):
@@ -67,7 +83,7 @@ class custom_vjp:
                               f"got keyword argument(s) {', '.join(kwargs)}")
         leaves = [leaf for a in args for leaf in pytree.flatten(a)[0]]
         if any(_has_dual(leaf) for leaf in leaves):
-            raise ADError(_FORWARD.format(name=name))
+            raise ForwardModeUnavailable(name)
         if self._in_fwd or not any(_traced(leaf) for leaf in leaves):
             return self.fun(*args)
         if self.fwd is None:
@@ -96,12 +112,12 @@ class custom_vjp:
             name = self.__name__
             self._prims[n] = P.Primitive(
                 name, lambda *xs, res, value, cache: value, f"{name}({{all}})",
-                f"\\operatorname{{{{{name}}}}}({{all}})", vjp=self._vjp, jvp=self._refuse_jvp,
-                labels=("bwd",) * n, nargs=n)
+                f"\\operatorname{{{{{_latex_name(name)}}}}}({{all}})", vjp=self._vjp, jvp=self._refuse_jvp,
+                labels=("bwd",) if n == 1 else tuple(f"bwd[{i}]" for i in range(n)), nargs=n)
         return self._prims[n]
 
     def _refuse_jvp(self, tangents, *inputs, out, **aux):
-        raise ADError(_FORWARD.format(name=self.__name__))
+        raise ForwardModeUnavailable(self.__name__)
 
     def _vjp(self, g, i, *inputs, out, res, value, cache):
         """Input i's cotangent from bwd (called once per adjoint, shared by the inputs)."""
@@ -132,6 +148,16 @@ class custom_vjp:
 
 _FORWARD = ("custom_vjp {name}: it has a reverse-mode rule only (defvjp), so forward mode (jvp, jacfwd) cannot "
             "differentiate it; use grad, vjp or jacrev (JAX refuses too: forward mode needs a custom_jvp)")
+
+
+def _latex_name(name):
+    return name.replace("_", "\\_")  # \operatorname{clip\_gradient}
+
+
+def rule_of(prim):
+    """The ``custom_vjp`` whose node ``prim`` makes, or None for a primitive of the table."""
+    owner = getattr(getattr(prim, "jvp", None), "__self__", None)
+    return owner if isinstance(owner, custom_vjp) else None
 
 
 def _has_dual(x):

@@ -19,7 +19,9 @@ reads those; ``pretty`` turns them into the subscripted form at the moment they 
 Numbers: ``number`` is the one formatter of a value for text (7 significant digits, or
 full precision with ``digits=None``); ``fixed`` writes a number in a fixed number of
 characters (the drawings, so boxes keep their size while sliders move);
-``slider_format`` gives a slider readout a fixed number of decimals.
+``slider_format`` gives a slider readout a fixed number of decimals. A derivative that
+cannot be computed (a tangent through a ``custom_vjp``, which has no tangent rule) is the
+marker ``NOT_AVAILABLE``, written "n/a" by both, never as a number.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ import unicodedata
 import numpy as np
 
 __all__ = ["pretty", "subscript", "width", "ljust", "bar", "dot", "latex_name", "latex_label", "edge_label",
-           "number", "fixed", "slider_format", "WIDTH", "EDGE_WIDTH", "set_presentation", "zoom", "check_zoom"]
+           "number", "fixed", "slider_format", "NOT_AVAILABLE", "NA_TEXT", "WIDTH", "EDGE_WIDTH", "set_presentation",
+           "zoom", "check_zoom"]
 
 _SUB = str.maketrans("-0123456789", "₋₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -121,6 +124,50 @@ def edge_label(op: str, index: int, template: str, refs) -> str:
 
 
 # --- numbers ----------------------------------------------------------------------------
+NA_TEXT = "n/a"  # how NOT_AVAILABLE is written in tables, drawings and read-outs
+
+
+class NotAvailable:
+    """The marker of a derivative that cannot be computed: written "n/a", never used as a number.
+
+    The evaluation trace puts it where forward mode has no rule: the tangent of a ``custom_vjp``
+    node (a reverse-mode rule, ``bwd``, says nothing about tangents) and of every operation that
+    depends on it. Any arithmetic or conversion to a number raises an ``ADError`` saying so,
+    so it can never turn into a silently wrong number.
+    """
+
+    __slots__ = ()
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self):
+        return "NOT_AVAILABLE"
+
+    def __str__(self):
+        return NA_TEXT
+
+    def __format__(self, spec):
+        return format(NA_TEXT, re.sub(r"\.\d+", "", spec.rstrip("eEfFgG%n")))  # f"{t.tangent:.4f}": "n/a"
+
+    def __reduce__(self):
+        return (NotAvailable, ())
+
+    def _refuse(self, *args, **kwargs):
+        from .primitives import ADError
+        raise ADError("this derivative is not available (n/a): forward mode has no rule for a custom_vjp "
+                      "(it has a reverse-mode rule only), so there is no number to compute with")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _refuse
+    __neg__ = __pos__ = __abs__ = __float__ = __int__ = __index__ = __array__ = _refuse
+    __lt__ = __le__ = __gt__ = __ge__ = _refuse
+
+
+NOT_AVAILABLE = NotAvailable()
+
 WIDTH = 10  # characters per number in the drawings' boxes: "   -0.9900", "-1.235e-05"
 EDGE_WIDTH = 8  # ... and on their arrows: "-13.7240", "-1.2e-05"
 
@@ -130,11 +177,14 @@ def number(v, digits: int | None = 7) -> str:
 
     Scalars get ``digits`` significant digits ("0.4794255"; 0 is "0"); ``digits=None`` gives
     full precision (``repr``, so published tables can be compared digit for digit). Arrays
-    are written on one line, shortened when long. None (nothing known yet) is "".
+    are written on one line, shortened when long. None (nothing known yet) is "";
+    ``NOT_AVAILABLE`` is "n/a".
     """
     v = getattr(v, "value", v)
     if v is None:
         return ""
+    if v is NOT_AVAILABLE:
+        return NA_TEXT
     if np.ndim(v) == 0:
         x = float(v)
         if digits is None:
@@ -152,7 +202,10 @@ def fixed(x, width: int = WIDTH) -> str:
     ``fixed(3.0) == '    3.0000'``, ``fixed(-1.2345e-5) == '-1.234e-05'``. The same width for
     every value keeps a drawing's layout still while values change. A narrower ``width`` drops
     decimals to fit: ``fixed(-13.724, 7) == '-13.724'``, ``fixed(-1.2345e-5, 8) == '-1.2e-05'``.
+    ``NOT_AVAILABLE`` is "n/a" in the same width.
     """
+    if x is NOT_AVAILABLE:
+        return NA_TEXT.rjust(width)
     x = float(x)
     if not math.isfinite(x):
         return str(x).rjust(width)

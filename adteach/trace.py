@@ -20,6 +20,13 @@ A ``Trace`` holds the two things every picture of the computation reads, compute
 The drawings (``ad.draw(..., step=k)``) and the explorer's step control read these and
 re-derive nothing: a sweep run once is replayed, never recomputed another way.
 
+A ``custom_vjp`` (``adteach.custom``) is one row, named by the function, whose adjoints come
+from its ``bwd``. It has no tangent rule, so forward mode cannot compute its tangent, nor that
+of any operation depending on it: those tangents are ``NOT_AVAILABLE`` (written "n/a", with a
+note under the table saying why), never a number. The other rows keep their tangents; a
+custom node none of whose inputs moves along the seed has tangent 0, whatever its rule, and
+``stop_gradient`` after one has tangent 0 too.
+
 Names are kept in ASCII as keys (``t["v-1"]``, ``Edge.label == "cos(v0)"``); the text,
 HTML and LaTeX forms are written with ``adteach.notation`` (v₋₁, v̄₆, v̇₆, ``v_{-1}``).
 """
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 import sys
 import types
 from dataclasses import dataclass
@@ -36,14 +44,16 @@ import numpy as np
 
 from . import notation
 from . import primitives as P
+from .custom import rule_of
 from .edges import Edge
 from .edges import table as _edge_table
 from .forward import Dual
+from .notation import NA_TEXT, NOT_AVAILABLE
 from .primitives import ADError
 from .tape import Var, _as_value, _local_vjp, backprop, graph_nodes
 from .transforms import _param_names, recording
 
-__all__ = ["trace", "Trace", "Row", "Edge", "Sweep", "SweepState", "evaluate"]
+__all__ = ["trace", "Trace", "Row", "Edge", "Sweep", "SweepState", "evaluate", "NOT_AVAILABLE"]
 
 MAX_ROWS_SHOWN = 40  # longer traces are shown with the middle elided
 
@@ -96,10 +106,12 @@ class Trace:
             (_as_value(tangent_seed[k]) if k < len(tangent_seed) else 0.0) * (np.ones_like(v.value) if v.ndim else 1.0)
             for k, v in enumerate(ordered_inputs)]
         tangent = dict(zip(ordered_inputs, self.tangent_seed))
+        self.custom = []  # the custom_vjp nodes: their tangents have no rule
         for node in ops:
-            args = [Dual(p.value, tangent[p]) if type(p) is Var else p for p in node.parents]
-            tangent[node] = P.apply(node.prim, *args, **(node.aux or {})).tangent
+            tangent[node] = self._tangent(node, tangent)
         self.tangents = tangent
+        #: trace names whose tangent forward mode cannot compute (a custom_vjp and what depends on it)
+        self.unavailable = [self.names[n] for n in ops if tangent[n] is NOT_AVAILABLE]
 
         # the reverse sweep: adjoints
         if adjoint_seed is None:
@@ -111,6 +123,48 @@ class Trace:
         self.rows = [self._row(n) for n in self.nodes]
         self.edges = _edge_table(ops, self.names)  # the one edge table (adteach.edges)
         self._sweeps = {}
+
+    def _tangent(self, node, tangent):
+        """The node's tangent from its inputs' tangents (as Dual numbers compute it), or NOT_AVAILABLE."""
+        inputs = [tangent[p] for p in node.parents if type(p) is Var]
+        unknown = any(t is NOT_AVAILABLE for t in inputs)
+        if rule_of(node.prim) is not None:  # a custom_vjp: a reverse-mode rule only
+            self.custom.append(node)
+            if unknown or any(np.any(t) for t in inputs):
+                return NOT_AVAILABLE
+            # none of its inputs moves along the seed, so its output does not either: 0 whatever the rule
+            return np.zeros_like(node.value) if np.ndim(node.value) else 0.0
+        if unknown:
+            if node.prim.name == "stop_gradient":  # its tangent is 0 whatever its input's is
+                return np.zeros_like(node.value) if np.ndim(node.value) else 0.0
+            return NOT_AVAILABLE
+        args = [Dual(p.value, tangent[p]) if type(p) is Var else p for p in node.parents]
+        return P.apply(node.prim, *args, **(node.aux or {})).tangent
+
+    @property
+    def tangent_note(self):
+        """Why some tangents are "n/a" (a custom_vjp has no tangent rule), or None when every one is known."""
+        return self._tangent_note(notation.pretty, str)
+
+    def _tangent_note(self, name, text):
+        """The note with trace names written by ``name`` and other text made safe by ``text``."""
+        if not self.custom:
+            return None
+        rules = [f"{text(n.op)} ({name(self.names[n])})" for n in self.custom]
+        one = len(rules) == 1
+        kind = text("custom_vjp")
+        who = (f"{rules[0]} is a {kind}" if one else f"{', '.join(rules[:-1])} and {rules[-1]} are {kind}s")
+        if not self.unavailable:
+            return (f"{who}: a reverse-mode rule (bwd), no tangent rule; here none of {'its' if one else 'their'} "
+                    f"inputs moves along the seed, so {'its tangent is' if one else 'their tangents are'} 0. "
+                    "The adjoints come from bwd.")
+        own = {self.names[n] for n in self.custom}
+        after = [a for a in self.unavailable if a not in own]
+        downstream = (f", nor the tangents that depend on {'it' if one else 'them'} "
+                      f"({', '.join(name(a) for a in after)})") if after else ""
+        return (f"{NA_TEXT}: not available. {who}: {'it has' if one else 'they have'} a reverse-mode rule (bwd) "
+                f"and no tangent rule, so forward mode cannot compute {'its' if one else 'their'} tangent"
+                f"{downstream}. The adjoints come from bwd (reverse mode uses the rule).")
 
     # --- building rows and edges -------------------------------------------------
     def expr(self, node, latex=False):
@@ -140,8 +194,13 @@ class Trace:
 
     @property
     def tangent(self):
-        """The output's tangent: the directional derivative along the tangent seed."""
+        """The output's tangent: the directional derivative along the tangent seed
+        (``NOT_AVAILABLE`` when it depends on a custom_vjp, see ``tangent_note``)."""
         return self.tangents[self.output]
+
+    @functools.cached_property
+    def _by_name(self):
+        return {self.names[n]: n for n in self.nodes}
 
     def __len__(self):
         return len(self.rows)
@@ -226,6 +285,8 @@ class Trace:
         lines = [self._caption()]
         for r in table:
             lines.append("  ".join(notation.ljust(cell, w) for cell, w in zip(r, widths)).rstrip())
+        if self.tangent_note:
+            lines.append(self.tangent_note)
         return "\n".join(lines)
 
     __str__ = to_text
@@ -247,8 +308,10 @@ class Trace:
         if skipped:
             body += f'<tr><td colspan="5">… {skipped} rows …</td></tr>'
         body += "".join(tr(r) for r in tail)
+        foot = (f'<tfoot><tr><td colspan="5" style="text-align:left;white-space:normal">'
+                f"<i>{html.escape(self.tangent_note)}</i></td></tr></tfoot>") if self.tangent_note else ""
         return (f'<table class="adteach-trace"><caption>{html.escape(self._caption())}</caption>'
-                f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>")
+                f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody>{foot}</table>")
 
     def to_latex(self):
         """The trace as a LaTeX ``tabular`` (for slides and papers)."""
@@ -257,6 +320,9 @@ class Trace:
         for r in self.rows:
             name = _latex_name(r.name) + (f" = {notation.latex_label(r.label)}" if r.label else "")
             lines.append(f"${name}$ & ${r.latex}$ & {_num(r.primal)} & {_num(r.tangent)} & {_num(r.adjoint)} \\\\")
+        if self.tangent_note:
+            note = self._tangent_note(lambda n: f"${_latex_name(n)}$", _latex_text)
+            lines.append(r"\hline \multicolumn{5}{p{0.9\linewidth}}{\footnotesize " + note + r"} \\")
         lines.append(r"\end{tabular}")
         return "\n".join(lines)
 
@@ -271,7 +337,11 @@ class Trace:
         for e in self.edges:
             by_child.setdefault(e.child, []).append(e)
         for name in self.reverse_order:
+            node = self._by_name[name]
             for e in by_child.get(name, []):
+                if rule_of(node.prim) is not None:  # the rule's own vector-Jacobian product
+                    lines.append(f"{bar(e.parent)} += bwd(res, {bar(name)})[{e.index}]")
+                    continue
                 factor = "" if e.label == "1" else f" * {e.label}" if not e.label.startswith("-") else f" * ({e.label})"
                 lines.append(f"{bar(e.parent)} += {bar(name)}{notation.pretty(factor)}")
         return "\n".join(lines)
@@ -330,7 +400,8 @@ class Sweep:
                 terms[(e.parent, e.child, e.index)] = _local_vjp(
                     child.prim, e.index, trace.adjoints[child], inputs, child.value, child.aux)
             elif self.carries(e):
-                terms[(e.parent, e.child, e.index)] = e.partial * trace.tangents[by_name[e.parent]]
+                t = trace.tangents[by_name[e.parent]]
+                terms[(e.parent, e.child, e.index)] = NOT_AVAILABLE if t is NOT_AVAILABLE else e.partial * t
         return terms
 
     def carries(self, edge):
@@ -364,6 +435,12 @@ class Sweep:
                         acc[p] = c if p not in acc else acc[p] + c
             values = {names[n]: acc.get(n) for n in trace.nodes}
         return SweepState(self, k, current, done, values)
+
+
+def _latex_text(s):
+    """Plain text made safe inside a LaTeX table."""
+    special = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+    return re.sub(r"[\\_&%#${}~^]", lambda m: special.get(m.group(), "\\" + m.group()), s)
 
 
 def _index_text(index):

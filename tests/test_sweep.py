@@ -32,6 +32,21 @@ def diamond(x, y, z):
     return h * h
 
 
+@ad.custom_vjp
+def clip_gradient(x):
+    return x
+
+
+clip_gradient.defvjp(lambda x: (x, None), lambda _, g: (np.clip(g, -0.75, 0.75),))
+
+
+def clipped(x1, x2):
+    """A custom rule inside gw: its adjoints come from bwd, its tangent (and those after it) are n/a."""
+    v1 = clip_gradient(x1 / x2)
+    v4 = v1 - ad.exp(x2)
+    return (ad.sin(v1) + v4) * v4
+
+
 @pytest.mark.parametrize("f, args", [(gw, (1.5, 0.5)), (diamond, (3.0, 2.0, 1.0))])
 def test_the_replayed_sweep_ends_where_the_sweep_ended(f, args):
     t = ad.trace(f, *args)
@@ -74,10 +89,11 @@ def test_the_old_step_methods_are_views_of_the_sweep():
         t.sweep("sideways")
 
 
+@pytest.mark.parametrize("f", [gw, clipped])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-def test_the_drawing_shows_what_the_sweep_says(mode):
+def test_the_drawing_shows_what_the_sweep_says(mode, f):
     """Change the Sweep's numbers: the drawing changes with them (it computes none of its own)."""
-    t = ad.trace(gw, 1.5, 0.5)
+    t = ad.trace(f, 1.5, 0.5)
     sweep = t.sweep(mode)
     real = sweep.state
     for step in (None, 2):
@@ -94,6 +110,34 @@ def test_the_drawing_shows_what_the_sweep_says(mode):
         assert fixed(-123.25) in source, (mode, step)  # the sums on fan-out nodes are the Sweep's terms
         sweep.__dict__["terms"] = terms
     sweep.state = real
+
+
+def test_a_custom_rule_is_replayed_like_any_step():
+    """The rule's step sends bwd's cotangent (clipped); forward mode marks what it cannot know, never a number."""
+    from adteach.notation import NOT_AVAILABLE
+    t = ad.trace(clipped, 1.5, 0.5)
+    rv, fw = t.sweep("reverse"), t.sweep("forward")
+    rule = t.names[t.custom[0]]
+    assert rv.n_steps == fw.n_steps == t.n_steps == len(t.nodes) - 2
+    k = rv.steps.index(rule) + 1
+    before, after = rv.state(k - 1), rv.state(k)
+    assert before.values[rule] == pytest.approx(t.adjoints[t.custom[0]])  # complete before it is sent on
+    assert abs(before.values[rule]) > 0.75
+    x_over = t.names[t.custom[0].parents[0]]  # v1 = x1 / x2, the rule's input
+    assert before.values[x_over] is None and after.values[x_over] == 0.75  # bwd's clipped cotangent
+    assert rv.terms[(x_over, rule, 0)] == 0.75 and after.current == rule
+    assert rv.state().values["v-1"] == ad.grad(clipped)(1.5, 0.5) == 0.75 / 0.5
+    # forward: the rule's step and every later step that depends on it give n/a; the others their number
+    for k in range(fw.n_steps + 1):
+        state = fw.state(k)
+        for name, v in state.values.items():
+            if name not in state.done:
+                assert v is None, (k, name)
+            elif name in t.unavailable:
+                assert v is NOT_AVAILABLE, (k, name)
+            else:
+                assert np.isfinite(v), (k, name)
+    assert fw.state().values["v1"] == 1 / 0.5 and fw.state().values["v3"] == 0.0
 
 
 def test_the_step_counts_are_one_count():

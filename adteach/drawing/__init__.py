@@ -16,6 +16,11 @@ local partial derivative: the factor the chain rule multiplies along that arrow.
 Where several paths meet, the node shows the sum of their contributions, one term
 under the other: v̄₋₁ = 144.0000 + 144.0000 = 288.0000.
 
+A ``custom_vjp`` is one node, named by the function and marked "custom_vjp: adjoints by
+bwd"; its arrows carry "bwd" (the rule hands each input its adjoint, there is no factor
+to write). In forward mode its tangent, and every tangent depending on it, reads "n/a"
+(forward mode has no rule for it) and the legend says why.
+
 The graph is drawn top to bottom, inputs at the top, the output at the bottom. The
 arrows point the way the values flow, from each input of an operation to its
 result, in both modes (as in torchviz and Graphviz): the forward sweep follows the

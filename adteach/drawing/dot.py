@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from ..notation import EDGE_WIDTH, WIDTH, bar, dot, fixed, pretty
+from ..notation import EDGE_WIDTH, NA_TEXT, NOT_AVAILABLE, WIDTH, bar, dot, fixed, pretty
 from ..notation import zoom as _zoom
 from ..notation import number as _num
 from ..tape import Var
@@ -92,6 +92,8 @@ def _value(v, color=None, left=False, size=None):
     """
     if v is None:
         return _font(_n("?".rjust(WIDTH)), PALETTE["unknown"], size)
+    if v is NOT_AVAILABLE:  # a tangent forward mode cannot compute (a custom_vjp): never a number
+        return _font(_n(NA_TEXT.rjust(EDGE_WIDTH if left else WIDTH)), PALETTE["unknown"], size)
     v = v.value if type(v) is Var else v
     if _scalar(v):
         if left:
@@ -142,6 +144,7 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None, zo
     reverse = mode == "reverse"
     accent = bar if reverse else dot  # v̄₃ (adjoint) or v̇₃ (tangent)
     nodes, names, out = trace.nodes, trace.names, trace.output
+    custom = set(trace.custom)
     # what is known after `step` steps of the sweep (everything when step is None): read from the trace's Sweep
     sweep = trace.sweep(mode)
     state = sweep.state(step)
@@ -165,6 +168,11 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None, zo
     if step is not None:  # short lines: the legend must not make the picture wider than the graph
         head += (f"{br}after step {step} of {sweep.n_steps}: orange this step,{br}blue done, dashed still to come"
                  + (f",{br}+ ? a sum still waiting for terms" if reverse else ""))
+    if not reverse and trace.unavailable and title is not False:
+        rules = ", ".join(sorted({_text(n.op, MAX_NAME) for n in trace.custom}))
+        head += (f"{br}{NA_TEXT}: no tangent: {rules} is a custom_vjp,{br}a reverse-mode rule only (bwd)"
+                 if len(trace.custom) == 1 else
+                 f"{br}{NA_TEXT}: no tangent: {rules} are custom_vjps,{br}reverse-mode rules only (bwd)")
     head += br
 
     # top to bottom: a graph of 20 nodes is a few boxes wide (left to right it was 1,200-3,700 px)
@@ -193,7 +201,11 @@ def dot_parts(trace, mode="reverse", step=None, edge_labels=True, title=None, zo
             header = pretty(name) + (f" = {_text(label, MAX_NAME)}" if label != name else "")
         else:
             header = (f"{_text(y)} = " if node is out else "") + f"{pretty(name)} = {_text(pretty(trace.expr(node)))}"
-        rows = [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{header}{shape}</TD></TR>', _row(pretty(name), cell(node.value))]
+        rows = [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{header}{shape}</TD></TR>']
+        if node in custom:  # a rule written in user code: say so, and where its adjoints come from
+            rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="{num_pt}" COLOR="{PALETTE["unknown"]}">'
+                        "custom_vjp: adjoints by bwd</FONT></TD></TR>")
+        rows.append(_row(pretty(name), cell(node.value)))
         dname = accent(name)
         value = deriv.get(name)
         color = PALETTE["derivative"]

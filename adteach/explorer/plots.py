@@ -6,6 +6,9 @@ Speed comes from doing the expensive work once:
   ``f`` is called on NumPy arrays if it supports them (checked against a few
   single-point evaluations), otherwise point by point; points where ``f`` fails
   (outside its domain) become gaps;
+* f' is computed in forward mode (a Dual number per point); for a function that uses
+  a ``custom_vjp`` (a reverse-mode rule only) it is computed in reverse mode instead,
+  so the curve shows the derivative the rule gives (a clipped one, for a clipping rule);
 * the figure is a plain ``matplotlib.figure.Figure`` on the Agg canvas (no pyplot,
   no GUI, nothing displayed by matplotlib itself); its static part is drawn once
   and kept as a pixel background;
@@ -23,6 +26,7 @@ import warnings
 
 import numpy as np
 
+from ..custom import ForwardModeUnavailable
 from ..forward import Dual
 
 __all__ = ["make_panel", "Curve1D", "Contour2D", "sample_1d", "sample_2d"]
@@ -83,11 +87,37 @@ def _pointwise(call_one, arrays, n_out):
     return tuple(out)
 
 
+def _needs_reverse(f, points):
+    """True when forward mode meets a custom_vjp in f (at the first of ``points`` where f can be called)."""
+    for xi in points:
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                f(Dual(float(xi), 1.0))
+        except ForwardModeUnavailable:
+            return True
+        except Exception:  # noqa: BLE001 - outside the domain here: try the next point
+            continue
+        return False
+    return False
+
+
 def sample_1d(f, lo, hi, n=N_1D):
-    """x, f(x), f'(x) on ``n`` points of [lo, hi] (NaN where f fails). Returns (x, y, dy, how)."""
+    """x, f(x), f'(x) on ``n`` points of [lo, hi] (NaN where f fails). Returns (x, y, dy, how).
+
+    f' by forward mode, or by reverse mode when f uses a custom_vjp (``how`` then says so).
+    """
     x = np.linspace(lo, hi, n)
+    picks = [(0,), (n // 3,), (n - 1,)]
+    reverse = _needs_reverse(f, [x[i] for i in picks] + list(x[1::max(1, n // 16)]))
 
     def one(xi):
+        if reverse:
+            from ..transforms import vjp
+            y, pullback = vjp(f, xi)
+            if np.ndim(y) != 0:
+                raise ValueError("f does not return a scalar")
+            return float(_plain(y)), float(_plain(pullback(1.0)[0]))
         d = f(Dual(xi, 1.0))
         if np.ndim(_plain(d)) != 0:
             raise ValueError("f does not return a scalar")
@@ -100,15 +130,20 @@ def sample_1d(f, lo, hi, n=N_1D):
             return None
 
     def vec(xs):
+        if reverse:  # an elementwise f (checked below): one reverse sweep seeded with ones
+            from ..transforms import vjp
+            y, pullback = vjp(f, xs)
+            return _plain(y), _plain(pullback(np.ones_like(_plain(y)))[0])
         d = f(Dual(xs, np.ones_like(xs)))
         return _plain(d), _plain(getattr(d, "tangent", np.zeros_like(xs)))
 
-    picks = [(0,), (n // 3,), (n - 1,)]
     result = _vectorised(vec, [x], picks, check)
     how = "vectorised"
     if result is None:
         result, how = _pointwise(one, [x], 2), "point by point"
     y, dy = result
+    if reverse:
+        how += ", f' in reverse mode (f uses a custom_vjp)"
     return x, y, dy, how
 
 
@@ -205,7 +240,8 @@ class Curve1D(_Panel):
         ax, dax = self.fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
         self.ax, self.dax = ax, dax
         ax.plot(self.x, self.y, color="C0", lw=2, label=f"f({name})")
-        dax.plot(self.x, self.dy, color="C1", lw=2, label=f"f'({name})")
+        rule = " (custom rule)" if "custom_vjp" in self.how else ""  # the derivative bwd gives
+        dax.plot(self.x, self.dy, color="C1", lw=2, label=f"f'({name}){rule}")
         for a in (ax, dax):
             a.axhline(0, color="0.6", lw=0.8)
             a.grid(True, alpha=0.3)

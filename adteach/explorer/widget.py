@@ -42,7 +42,7 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
-from ..notation import bar, dot, pretty, slider_format
+from ..notation import NA_TEXT, NOT_AVAILABLE, bar, dot, pretty, slider_format
 from ..notation import zoom as _zoom
 from ..notation import number as _fmt
 from ..primitives import ADError
@@ -120,6 +120,15 @@ def _draw_function():
         return None, (f"The graph is not available ({exc}); "
                       'install the drawing packages: pip install "adteach[draw]"')
     return draw, None
+
+
+def _custom_names(tr):
+    return {tr.names[n] for n in tr.custom}
+
+
+def _rules(tr):
+    """The custom_vjp functions of a trace, for a sentence: "clip_gradient"."""
+    return ", ".join(dict.fromkeys(n.op for n in tr.custom))
 
 
 class Explorer(widgets.VBox):
@@ -396,7 +405,12 @@ class Explorer(widgets.VBox):
         at = ", ".join(_fmt(v) for v in values)
         grad = ", ".join(_fmt(g) for g in tr.gradient)
         lines = [f"<b>{html.escape(name)}({html.escape(at)}) = {html.escape(_fmt(tr.value))}</b>"]
-        if len(self.names) == 1:
+        if len(self.names) == 1 and mode == "forward" and tr.tangent is NOT_AVAILABLE:
+            lines.append(f"{html.escape(name)}'({html.escape(at)}): not available in forward mode "
+                         f"<i>({html.escape(_rules(tr))}: a reverse-mode rule only, no tangent rule)</i>")
+            lines.append(f"<span style='color:#666'>{html.escape(name)}'({html.escape(at)}) = {html.escape(grad)}"
+                         " by reverse mode, with the custom rule</span>")
+        elif len(self.names) == 1:
             sweep = "reverse" if mode == "reverse" else "forward"
             lines.append(f"{html.escape(name)}'({html.escape(at)}) = {html.escape(grad)}"
                          f" <i>(one {sweep} sweep)</i>")
@@ -405,9 +419,14 @@ class Explorer(widgets.VBox):
                          " <i>(one reverse sweep: all partial derivatives at once)</i>")
         else:
             k = self.seed_toggle.value
-            lines.append(f"∂{html.escape(name)}/∂{html.escape(self.names[k])} = {html.escape(_fmt(tr.tangent))}"
-                         f" <i>(one forward sweep, seeded with {html.escape(dot(self.names[k]))} = 1: "
-                         "one directional derivative)</i>")
+            if tr.tangent is NOT_AVAILABLE:  # a custom_vjp on the way: forward mode has no rule for it
+                lines.append(f"∂{html.escape(name)}/∂{html.escape(self.names[k])}: not available in forward mode"
+                             f" <i>({html.escape(_rules(tr))}: a reverse-mode rule only, no tangent rule;"
+                             " switch to reverse mode)</i>")
+            else:
+                lines.append(f"∂{html.escape(name)}/∂{html.escape(self.names[k])} = {html.escape(_fmt(tr.tangent))}"
+                             f" <i>(one forward sweep, seeded with {html.escape(dot(self.names[k]))} = 1: "
+                             "one directional derivative)</i>")
             lines.append(f"<span style='color:#666'>gradient ∇{html.escape(name)} = ({html.escape(grad)})</span>")
         return '<div style="font-family:monospace;line-height:1.5">' + "<br>".join(lines) + "</div>"
 
@@ -416,7 +435,9 @@ class Explorer(widgets.VBox):
             return ""
         sweep = "reverse" if mode == "reverse" else "forward"
         if step >= n:
-            return f"<span>{sweep} sweep: complete ({n} steps); press play to watch it step by step</span>"
+            na = (f", {html.escape(NA_TEXT)} where {html.escape(_rules(tr))} (a custom_vjp) has no tangent rule"
+                  if mode == "forward" and tr.unavailable else "")
+            return f"<span>{sweep} sweep: complete ({n} steps{na}); press play to watch it step by step</span>"
         if step == 0:
             out = tr.names[tr.output]
             start = (f"only the output's adjoint {bar(out)} = {_fmt(tr.adjoint_seed)} is known" if mode == "reverse"
@@ -424,8 +445,15 @@ class Explorer(widgets.VBox):
             return f"<span>{sweep} sweep: not started, {html.escape(start)} (0/{n})</span>"
         current = tr.sweep(mode).state(step).current
         if mode == "reverse":
+            by = " by its custom rule (bwd)" if current in _custom_names(tr) else ""
             return (f"<span>reverse sweep: step {step}/{n}, {pretty(current)} sends its adjoint "
-                    f"{bar(current)} to its inputs</span>")
+                    f"{bar(current)} to its inputs{by}</span>")
+        if current in tr.unavailable:  # the forward sweep goes on past it, with "n/a" where it cannot
+            op = tr._by_name[current].op
+            why = (f"{html.escape(op)} is a custom_vjp, a reverse-mode rule only" if current in _custom_names(tr)
+                   else f"it depends on {html.escape(_rules(tr))}, which has no tangent rule")
+            return (f"<span>forward sweep: step {step}/{n}, {pretty(current)} gets no tangent: "
+                    f"{dot(current)} is not available ({NA_TEXT}), {why}</span>")
         return (f"<span>forward sweep: step {step}/{n}, {pretty(current)} gets its tangent {dot(current)} "
                 "from its inputs</span>")
 
@@ -584,8 +612,11 @@ def explore(f, *args, plot=True, graph=True, mode="reverse", seed=None, renderer
     seeded input); the toggle switches live, and the step control plays the sweep
     one node at a time. ``plot=False`` leaves out the plot panel (faster);
     ``graph=False`` the graph. A point where f is not defined shows the error in
-    place; moving the slider back recovers. ``zoom`` scales the graph, the plot and
-    the trace table (default: the presentation setting, ``%adteach present``, else 1).
+    place; moving the slider back recovers. A function using a ``custom_vjp`` works in
+    reverse mode as any other (the rule gives the adjoints, and the plot's f'); in forward
+    mode the read-out and the step caption say which tangents are not available and why.
+    ``zoom`` scales the graph, the plot and the trace table (default: the presentation
+    setting, ``%adteach present``, else 1).
 
     Returns an ``Explorer`` (an ``ipywidgets.VBox``); display it, or read
     ``ex.value``, ``ex.gradient``, ``ex.svg``, ``ex.trace``, ``ex.error`` after
