@@ -45,13 +45,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import primitives as P
-from .primitives import ShapeError
-from .tape import _as_value, _fmt
+from .arraylike import ArrayLike
+from .errors import ShapeError, as_value as _as_value
+from .tape import _fmt
 
 __all__ = ["Dual"]
 
 
-class Dual(P.ArrayLike):
+class Dual(ArrayLike):
     """A value with a tangent: ``Dual(value, tangent)``.
 
     ``x = Dual(1.5, 1.0); y = Dual(0.5, 0.0)`` seeds x: afterwards ``f(x, y).tangent``

@@ -30,42 +30,16 @@ import numpy as np
 
 from . import collector
 from . import primitives as P
-from .primitives import TABLE, ADError, ADTypeError, ShapeError
+from .arraylike import ArrayLike
+from .errors import ADError, ShapeError, as_value as _as_value, evaluate
+from .primitives import TABLE
 
 __all__ = ["Var", "backprop", "graph_nodes"]
 
 _creation = itertools.count()  # a process-wide counter: the tape's order, never shown
 
 
-def _as_value(x, where=None):
-    """Plain numbers become floats, sequences become float arrays."""
-    if type(x) is float:
-        return x
-    if isinstance(x, (bool, int, float, np.integer, np.floating)):
-        return float(x)
-    prefix = f"{where}: " if where else ""
-    if isinstance(x, (list, tuple, np.ndarray)):
-        if (isinstance(x, (list, tuple)) or x.dtype == object) and any(
-                hasattr(type(e), "_ad_apply") for e in np.ravel(np.array(x, dtype=object)) if e is not None):
-            kind = "a list" if isinstance(x, (list, tuple)) else "a NumPy object array"
-            raise ADTypeError(f"{prefix}{kind} holding Vars would lose their derivatives: "
-                              "combine them with ad.stack([...])")
-        if np.iscomplexobj(x):
-            raise ADTypeError(f"{prefix}adteach works with real numbers, not complex arrays: {_clip(x)}")
-        try:
-            return np.asarray(x, dtype=float)
-        except (TypeError, ValueError):
-            raise ADTypeError(f"{prefix}cannot make a float array from {type(x).__name__} {_clip(x)} "
-                              "(to combine Vars into an array use ad.stack)") from None
-    raise ADTypeError(f"{prefix}adteach works with numbers and NumPy arrays, not {type(x).__name__}: {_clip(x)}")
-
-
-def _clip(x, n=60):
-    text = repr(x)
-    return text if len(text) <= n else text[:n] + "..."
-
-
-class Var(P.ArrayLike):
+class Var(ArrayLike):
     """A value in the computational graph.
 
     ``Var(1.5, name="x1")`` makes an input (a leaf). Operations on Vars return
@@ -187,9 +161,9 @@ def _record(prim, parents, values, aux):
         try:
             value = prim.fn(*values)
         except (ValueError, TypeError, ArithmeticError):
-            value = P.evaluate(prim, values, {}, _names(parents))  # raises a clear error
+            value = evaluate(prim, values, {}, _names(parents))  # raises a clear error
     else:
-        value = P.evaluate(prim, values, aux or {}, _names(parents))
+        value = evaluate(prim, values, aux or {}, _names(parents))
     node = Var.__new__(Var)
     node.value, node.grad, node.parents, node.prim, node.aux, node.name = value, None, parents, prim, aux, None
     node._n = next(_creation)
