@@ -96,14 +96,8 @@ class Dual(ArrayLike):
                 swapped = list(values)
                 swapped[i] = a.tangent
                 part = P.apply(prim, *swapped, **aux)
-            else:
-                partial = prim.partials[i]
-                if partial is P.ONE:
-                    part = a.tangent
-                elif partial is P.MINUS_ONE:
-                    part = -a.tangent
-                else:
-                    part = partial(*values, out) * a.tangent
+            else:  # elementwise: the chain rule on edge i, tangent * d out / d input_i
+                part = prim.chains[i](a.tangent, values, out)
             tangent = part if tangent is None else tangent + part
         shape = np.shape(P._value(out))
         if tangent is None:

@@ -75,15 +75,60 @@ class Primitive:
         return self.vjp is None
 
     @functools.cached_property
-    def constant_partials(self) -> bool:
-        """True when every partial is the constant 1 or -1 (add, sub, neg)."""
-        return self.vjp is None and all(p is ONE or p is MINUS_ONE for p in self.partials)
+    def chains(self) -> tuple:
+        """The chain rule on each input's edge: ``chains[i](g, inputs, out)`` is ``g * d out / d input_i``.
+
+        Built once from the partials (a constant partial, ONE or MINUS_ONE, needs no product).
+        ``g`` is what the edge carries: an adjoint in reverse mode, a tangent in forward mode.
+        """
+        return tuple(_chain(p) for p in self.partials)
+
+    @functools.cached_property
+    def rules(self):
+        """Reverse mode: ``rules[i](g, inputs, out, aux)`` is input i's share of the output's adjoint g.
+
+        For an elementwise primitive, the chain rule on edge i (``chains[i]``; the sweep sums an
+        array share back to the input's shape where the forward pass broadcast it); for a
+        structural one, its vector-Jacobian product.
+        """
+        if self.vjp is None:
+            return self.chains
+        if self.nargs is None:  # stack, concatenate: any number of inputs
+            return _EachInput(self)
+        return tuple(_vjp_rule(self, i) for i in range(self.nargs))
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
 
 
 TABLE: dict[str, Primitive] = {}
+
+
+def _chain(partial):
+    """``g -> g * partial``, for one edge (see ``Primitive.chains``)."""
+    if partial is ONE:
+        return lambda g, inputs, out, aux=None: g
+    if partial is MINUS_ONE:
+        return lambda g, inputs, out, aux=None: -g
+    return lambda g, inputs, out, aux=None: g * partial(*inputs, out)
+
+
+def _vjp_rule(prim, i):
+    """Input i's share of the adjoint g from a structural primitive's vjp (see ``Primitive.rules``)."""
+    vjp = prim.vjp
+    if prim.nargs is None:  # the inputs as one list (unpacking them for every input would be O(n^2))
+        return lambda g, inputs, out, aux: vjp(g, i, inputs, out=out, **(aux or {}))
+    return lambda g, inputs, out, aux: vjp(g, i, *inputs, out=out, **(aux or {}))
+
+
+class _EachInput:
+    """``rules[i]`` of a primitive that takes any number of inputs (made when asked for)."""
+
+    def __init__(self, prim):
+        self.prim = prim
+
+    def __getitem__(self, i):
+        return _vjp_rule(self.prim, i)
 
 
 def _define(name, fn, fmt, latex, **kw) -> Primitive:
@@ -471,6 +516,8 @@ def apply(prim: Primitive, *args, **aux):
     carrier = None
     for a in args:
         t = type(a)
+        if t is float:
+            continue  # a plain number, the most common argument
         if hasattr(t, "_ad_apply") and (carrier is None or t._ad_priority > carrier._ad_priority):
             carrier = t
         elif t is np.ndarray and a.dtype == object:  # np.array([x, y]) of Vars: stack them, keep the derivatives

@@ -48,23 +48,26 @@ class Var(ArrayLike):
     ``v.grad`` is None until then (PyTorch's convention: nothing has been computed yet).
     """
 
-    __slots__ = ("value", "grad", "parents", "prim", "aux", "name", "_n", "__weakref__")
+    __slots__ = ("value", "grad", "parents", "inputs", "prim", "aux", "name", "_n", "_adjoint", "__weakref__")
     _ad_priority = 1
 
     def __init__(self, value, name=None):
         """An input (a leaf): no primitive, no parents. Operations make nodes with `_record`."""
         self.value = _as_value(value)
         self.grad = None
-        self.parents = ()
+        self.parents = self.inputs = ()
         self.prim = None
         self.aux = None
         self.name = name
         self._n = next(_creation)
+        self._adjoint = None  # used during a reverse sweep only (see _sweep)
 
     # --- recording an operation -------------------------------------------
     @classmethod
     def _ad_apply(cls, prim, args, aux):
         """Compute ``prim`` on the arguments' values and record the new node."""
+        if len(args) == 1 and type(args[0]) is Var:  # sin(x), x.exp(), ...: one Var
+            return _record(prim, args, (args[0].value,), aux or None)
         parents = tuple([a if type(a) is Var else _as_value(a, prim.name) for a in args])
         values = [p.value if type(p) is Var else p for p in parents]
         return _record(prim, parents, values, aux or None)
@@ -165,7 +168,8 @@ def _record(prim, parents, values, aux):
     else:
         value = evaluate(prim, values, aux or {}, _names(parents))
     node = Var.__new__(Var)
-    node.value, node.grad, node.parents, node.prim, node.aux, node.name = value, None, parents, prim, aux, None
+    node.value, node.parents, node.inputs, node.prim, node.aux = value, parents, values, prim, aux
+    node.grad = node.name = node._adjoint = None
     node._n = next(_creation)
     return node
 
@@ -240,55 +244,28 @@ def backprop(output: Var, seed=None, *, create_graph=False, stop=()) -> dict:
 
 
 def _sweep(output, seed, create_graph, stop):
-    adjoint = {output: seed}
-    get = adjoint.get
-    ONE, MINUS_ONE = P.ONE, P.MINUS_ONE
-    for node in reversed(graph_nodes(output, stop)):
-        prim = node.prim
-        if prim is None or node in stop:
-            continue
-        g = get(node)
-        if g is None:  # does not influence the output
-            continue
-        parents = node.parents
-        if create_graph:
-            inputs, out = parents, node
-        elif prim.constant_partials:  # add, sub, neg: the inputs are not needed
-            inputs, out = parents, None
-        else:
-            inputs = [p.value if type(p) is Var else p for p in parents]
-            out = node.value
-        for i, parent in enumerate(parents):
-            if type(parent) is not Var:
-                continue  # constants need no adjoint
-            if prim.vjp is None and type(g) is float:
-                # the common scalar case of _local_vjp, inlined because it runs once per edge
-                # (a float adjoint means a scalar input: nothing to unbroadcast)
-                partial = prim.partials[i]
-                c = g if partial is ONE else -g if partial is MINUS_ONE else g * partial(*inputs, out)
-            else:
-                c = _local_vjp(prim, i, g, inputs, out, node.aux)
-            previous = get(parent)
-            adjoint[parent] = c if previous is None else previous + c
-    return adjoint
+    nodes = graph_nodes(output, stop)
+    output._adjoint = seed  # each node's adjoint is kept on the node while the sweep runs
+    try:
+        for node in reversed(nodes):
+            g = node._adjoint
+            if g is None or node.prim is None or node in stop:
+                continue  # a leaf, or a node with no path to the output
+            inputs = node.parents if create_graph else node.inputs  # Vars: the sweep is recorded too
+            out = node if create_graph else node.value
+            for parent, rule in zip(node.parents, node.prim.rules):
+                if type(parent) is Var:  # constants need no adjoint
+                    share = rule(g, inputs, out, node.aux)  # parent's share of g (Primitive.rules)
+                    if type(share) is not float:  # an array: sum it back to the parent's shape if broadcast
+                        share = P._unbroadcast(share, parent.shape)
+                    parent._adjoint = share if parent._adjoint is None else parent._adjoint + share
+        return {node: node._adjoint for node in nodes if node._adjoint is not None}
+    finally:
+        for node in nodes:
+            node._adjoint = None
 
 
 def _local_vjp(prim, i, g, inputs, out, aux):
-    """Parent i's share of the adjoint g: g * partial_i, or the primitive's vjp."""
-    if prim.vjp is not None:
-        if prim.nargs is None:  # stack, concatenate: the inputs as one list (unpacking them per input is O(n^2))
-            return prim.vjp(g, i, inputs, out=out, **(aux or {}))
-        return prim.vjp(g, i, *inputs, out=out, **(aux or {}))
-    partial = prim.partials[i]
-    if partial is P.ONE:
-        c = g
-    elif partial is P.MINUS_ONE:
-        c = -g
-    else:
-        c = g * partial(*inputs, out)
-    if type(c) is float:  # a scalar adjoint can only belong to a scalar input
-        return c
-    shape = np.shape(P._value(inputs[i]))
-    if np.shape(P._value(c)) != shape:
-        c = P._unbroadcast(c, shape)  # broadcasting in the forward pass: sum back
-    return c
+    """Parent i's share of the adjoint g (one edge of the sweep; adteach.trace shows it)."""
+    share = prim.rules[i](g, inputs, out, aux)
+    return share if type(share) is float else P._unbroadcast(share, np.shape(P._value(inputs[i])))
