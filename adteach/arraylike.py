@@ -14,6 +14,8 @@ Machinery, not the idea. ``ArrayLike`` is what ``Var`` (tape.py) and ``Dual``
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import ADTypeError, ShapeError
@@ -41,7 +43,12 @@ def from_objects(a):
 # NumPy's __array_ufunc__ protocol and run as the matching primitive.
 _UFUNCS = {np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.negative: neg,
            np.power: pow, np.exp: exp, np.log: log, np.sin: sin, np.cos: cos, np.tan: tan, np.tanh: tanh,
-           np.sqrt: sqrt, np.absolute: abs, np.maximum: maximum, np.minimum: minimum, np.matmul: matmul}
+           np.sqrt: sqrt, np.absolute: abs, np.maximum: maximum, np.minimum: minimum, np.matmul: matmul,
+           # one-liners over the primitives above (their derivatives follow from those)
+           np.square: lambda x: mul(x, x), np.reciprocal: lambda x: div(1.0, x), np.positive: lambda x: x,
+           np.fabs: abs, np.float_power: pow, np.exp2: lambda x: pow(2.0, x),
+           np.log2: lambda x: div(log(x), math.log(2.0)), np.log10: lambda x: div(log(x), math.log(10.0)),
+           np.conjugate: lambda x: x}  # conjugate: adteach's numbers are real
 _COMPARE = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal}
 
 
