@@ -36,7 +36,7 @@ from .primitives import TABLE
 
 __all__ = ["Var", "backprop", "graph_nodes"]
 
-_creation = itertools.count()  # a process-wide counter: the tape's order, never shown
+_next_number = itertools.count().__next__  # a process-wide counter: the tape's order, never shown
 
 
 class Var(ArrayLike):
@@ -59,7 +59,7 @@ class Var(ArrayLike):
         self.prim = None
         self.aux = None
         self.name = name
-        self._n = next(_creation)
+        self._n = _next_number()
         self._adjoint = None  # used during a reverse sweep only (see _sweep)
 
     # --- recording an operation -------------------------------------------
@@ -167,11 +167,14 @@ def _record(prim, parents, values, aux):
             value = evaluate(prim, values, {}, _names(parents))  # raises a clear error
     else:
         value = evaluate(prim, values, aux or {}, _names(parents))
-    node = Var.__new__(Var)
+    node = _new(Var)
     node.value, node.parents, node.inputs, node.prim, node.aux = value, parents, values, prim, aux
     node.grad = node.name = node._adjoint = None
-    node._n = next(_creation)
+    node._n = _next_number()
     return node
+
+
+_new = object.__new__
 
 
 def _binary(prim, a, b):
@@ -180,10 +183,10 @@ def _binary(prim, a, b):
     if ta is Var and tb is Var:
         return _record(prim, (a, b), (a.value, b.value), None)
     if ta is Var and (tb is float or tb is int):
-        b = float(b)
+        b = b if tb is float else float(b)
         return _record(prim, (a, b), (a.value, b), None)
     if tb is Var and (ta is float or ta is int):
-        a = float(a)
+        a = a if ta is float else float(a)
         return _record(prim, (a, b), (a, b.value), None)
     return P.apply(prim, a, b)  # arrays, Duals, ...
 
