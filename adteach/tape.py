@@ -12,9 +12,12 @@ collects the nodes reachable from the output with an explicit stack and sorts
 them by their creation number. A chain a million operations deep is fine.
 
 ``backprop`` then walks the tape backwards. For each node, with adjoint ``g``
-(d output / d node), it sends ``g * partial_i`` to parent ``i`` (or the
-primitive's vector-Jacobian product for structural operations); where several
-paths meet, their contributions add up. The partials are computed with
+(d output / d node), it sends parent ``i`` its share ``prim.rules[i](g, ...)``:
+``g * partial_i`` for an elementwise primitive, the vector-Jacobian product for a
+structural one. Each primitive's rules are built once from its table entry
+(primitives.py), so the derivative is written in one place only; where several
+paths meet, the shares add up. A node keeps its inputs' values (``inputs``), which
+is what the partials are evaluated at. The partials are computed with
 adteach's own operations, so with ``create_graph=True`` the sweep itself is
 recorded as new ``Var`` nodes and can be differentiated again.
 
@@ -48,7 +51,7 @@ class Var(ArrayLike):
     ``v.grad`` is None until then (PyTorch's convention: nothing has been computed yet).
     """
 
-    __slots__ = ("value", "grad", "parents", "inputs", "prim", "aux", "name", "_n", "_adjoint", "__weakref__")
+    __slots__ = ("value", "grad", "parents", "inputs", "prim", "aux", "name", "_n", "__weakref__")
     _ad_priority = 1
 
     def __init__(self, value, name=None):
@@ -60,7 +63,6 @@ class Var(ArrayLike):
         self.aux = None
         self.name = name
         self._n = _next_number()
-        self._adjoint = None  # used during a reverse sweep only (see _sweep)
 
     # --- recording an operation -------------------------------------------
     @classmethod
@@ -169,7 +171,7 @@ def _record(prim, parents, values, aux):
         value = evaluate(prim, values, aux or {}, _names(parents))
     node = _new(Var)
     node.value, node.parents, node.inputs, node.prim, node.aux = value, parents, values, prim, aux
-    node.grad = node.name = node._adjoint = None
+    node.grad = node.name = None
     node._n = _next_number()
     return node
 
@@ -247,25 +249,20 @@ def backprop(output: Var, seed=None, *, create_graph=False, stop=()) -> dict:
 
 
 def _sweep(output, seed, create_graph, stop):
-    nodes = graph_nodes(output, stop)
-    output._adjoint = seed  # each node's adjoint is kept on the node while the sweep runs
-    try:
-        for node in reversed(nodes):
-            g = node._adjoint
-            if g is None or node.prim is None or node in stop:
-                continue  # a leaf, or a node with no path to the output
-            inputs = node.parents if create_graph else node.inputs  # Vars: the sweep is recorded too
-            out = node if create_graph else node.value
-            for parent, rule in zip(node.parents, node.prim.rules):
-                if type(parent) is Var:  # constants need no adjoint
-                    share = rule(g, inputs, out, node.aux)  # parent's share of g (Primitive.rules)
-                    if type(share) is not float:  # an array: sum it back to the parent's shape if broadcast
-                        share = P._unbroadcast(share, parent.shape)
-                    parent._adjoint = share if parent._adjoint is None else parent._adjoint + share
-        return {node: node._adjoint for node in nodes if node._adjoint is not None}
-    finally:
-        for node in nodes:
-            node._adjoint = None
+    adjoint = {output: seed}
+    for node in reversed(graph_nodes(output, stop)):
+        g = adjoint.get(node)
+        if g is None or node.prim is None or node in stop:
+            continue  # a leaf, or a node with no path to the output
+        inputs = node.parents if create_graph else node.inputs  # Vars: the sweep is recorded too
+        out = node if create_graph else node.value
+        for parent, rule in zip(node.parents, node.prim.rules):
+            if type(parent) is Var:  # constants need no adjoint
+                share = rule(g, inputs, out, node.aux)  # parent's share of g (Primitive.rules)
+                if type(share) is not float:  # an array: sum it back to the parent's shape if broadcast
+                    share = P._unbroadcast(share, parent.shape)
+                adjoint[parent] = adjoint[parent] + share if parent in adjoint else share
+    return adjoint
 
 
 def _local_vjp(prim, i, g, inputs, out, aux):
