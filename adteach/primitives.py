@@ -28,6 +28,12 @@ An entry holds:
 * ``labels``   -- how the drawings write each partial on its edge;
 * ``check``    -- an optional domain check that returns a message or ``None``.
 
+From an entry, each ``Primitive`` builds its rules once, the first time they are used:
+``chains[i]`` (the chain rule on edge i, ``g * partial_i``: the one place where the
+``ONE`` / ``MINUS_ONE`` markers are read) and ``rules[i]`` (reverse mode's share for
+input i: the chain, or the vjp). The reverse sweep (tape.py) and forward mode
+(forward.py) call those, so the derivative is written once, here.
+
 The functions students call (``ad.sin``, ``ad.exp``, ...) are at the bottom of
 this file. They accept plain numbers, NumPy arrays, ``Var`` (reverse mode) and
 ``Dual`` (forward mode) alike: ``apply`` hands the work to whichever of those
@@ -41,6 +47,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import itertools
 import math
 import operator
 from dataclasses import dataclass
@@ -122,13 +129,19 @@ def _vjp_rule(prim, i):
 
 
 class _EachInput:
-    """``rules[i]`` of a primitive that takes any number of inputs (made when asked for)."""
+    """``rules[i]`` of a primitive that takes any number of inputs, made when asked for.
+
+    Endless: ``zip(node.parents, prim.rules)`` stops with the parents.
+    """
 
     def __init__(self, prim):
         self.prim = prim
 
     def __getitem__(self, i):
         return _vjp_rule(self.prim, i)
+
+    def __iter__(self):
+        return map(self.__getitem__, itertools.count())
 
 
 def _define(name, fn, fmt, latex, **kw) -> Primitive:

@@ -266,6 +266,6 @@ def _sweep(output, seed, create_graph, stop):
 
 
 def _local_vjp(prim, i, g, inputs, out, aux):
-    """Parent i's share of the adjoint g (one edge of the sweep; adteach.trace shows it)."""
+    """Parent i's share of the adjoint g: the inner step of ``_sweep`` for one edge (adteach.trace shows it)."""
     share = prim.rules[i](g, inputs, out, aux)
     return share if type(share) is float else P._unbroadcast(share, np.shape(P._value(inputs[i])))
