@@ -9,11 +9,32 @@
     ad.jvp(f, (1.5, 0.5), (1.0, 0.0))      # forward mode
     ad.trace(f, 1.5, 0.5)                  # the evaluation trace
 
+Reading order
+-------------
+The idea fits in four files, each readable in one sitting; read them in order:
+
+1. ``primitives.py``  the table: every operation's value and its partial derivatives,
+   written once (every mode, the trace and the drawings read them from there);
+2. ``tape.py``        reverse mode: ``Var`` records the graph, ``backprop`` sweeps it backwards;
+3. ``forward.py``     forward mode: ``Dual`` numbers, and the tags that let ``jvp`` nest;
+4. ``transforms.py``  ``grad``, ``jvp``, ``vjp``, ``jacfwd``, ``jacrev``, ``hessian`` built on the two.
+
+Then, to see the computation laid out: ``trace.py`` (the evaluation trace, its sweep
+step by step) with ``edges.py`` (the partial on every edge); ``check.py`` (numerical
+differences, ``check_grad``); ``custom.py`` (``custom_vjp``: a rule from user code).
+
+Machinery beside the idea, which a first reading can skip: ``errors.py`` (the
+exception classes, checking inputs, turning a failed computation into a clear
+message), ``arraylike.py`` (the NumPy protocol: ``np.sin(x)``, ``x.sum()``, object
+arrays), ``collector.py`` (the cycle collector while a graph grows), ``pytree.py``
+(dicts and lists of arrays), ``notation.py`` (how names and numbers are written).
+
 The core (this package's top level) needs NumPy only. Drawing (``draw``),
 widgets (``explore``) and the notebook extension import Graphviz, ipywidgets
 and matplotlib lazily, the first time they are used.
 """
-from .primitives import (ADError, ADTypeError, DomainError, ShapeError, TABLE, abs, add, broadcast_to, concatenate,
+from .errors import ADError, ADTypeError, DomainError, ShapeError
+from .primitives import (TABLE, abs, add, broadcast_to, concatenate,
                          cos, div, dot, exp, getitem, identity, log, log_softmax, logsumexp, matmul, max, maximum,
                          mean, min, minimum, mul, neg, pow, relu, reshape, sigmoid, sin, softmax, sqrt, stack,
                          stop_gradient, sub, sum, tan, tanh, transpose, where)

@@ -45,13 +45,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import primitives as P
-from .primitives import ShapeError
-from .tape import _as_value, _fmt
+from .arraylike import ArrayLike
+from .errors import ShapeError, as_value as _as_value
+from .tape import _fmt
 
 __all__ = ["Dual"]
 
 
-class Dual(P.ArrayLike):
+class Dual(ArrayLike):
     """A value with a tangent: ``Dual(value, tangent)``.
 
     ``x = Dual(1.5, 1.0); y = Dual(0.5, 0.0)`` seeds x: afterwards ``f(x, y).tangent``
@@ -95,14 +96,8 @@ class Dual(P.ArrayLike):
                 swapped = list(values)
                 swapped[i] = a.tangent
                 part = P.apply(prim, *swapped, **aux)
-            else:
-                partial = prim.partials[i]
-                if partial is P.ONE:
-                    part = a.tangent
-                elif partial is P.MINUS_ONE:
-                    part = -a.tangent
-                else:
-                    part = partial(*values, out) * a.tangent
+            else:  # elementwise: the chain rule on edge i, tangent * d out / d input_i
+                part = prim.chains[i](a.tangent, values, out)
             tangent = part if tangent is None else tangent + part
         shape = np.shape(P._value(out))
         if tangent is None:

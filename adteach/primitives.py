@@ -28,15 +28,26 @@ An entry holds:
 * ``labels``   -- how the drawings write each partial on its edge;
 * ``check``    -- an optional domain check that returns a message or ``None``.
 
+From an entry, each ``Primitive`` builds its rules once, the first time they are used:
+``chains[i]`` (the chain rule on edge i, ``g * partial_i``: the one place where the
+``ONE`` / ``MINUS_ONE`` markers are read) and ``rules[i]`` (reverse mode's share for
+input i: the chain, or the vjp). The reverse sweep (tape.py) and forward mode
+(forward.py) call those, so the derivative is written once, here.
+
 The functions students call (``ad.sin``, ``ad.exp``, ...) are at the bottom of
 this file. They accept plain numbers, NumPy arrays, ``Var`` (reverse mode) and
 ``Dual`` (forward mode) alike: ``apply`` hands the work to whichever of those
 types is present, and plain numbers are simply computed.
+
+Beside this file (machinery, not needed to follow the idea): errors.py holds the
+exception classes and ``evaluate``, which computes a value and turns a failure into
+a clear message; arraylike.py holds the NumPy protocol (``np.sin(x)``, ``x.sum()``).
 """
 from __future__ import annotations
 
 import builtins
 import functools
+import itertools
 import math
 import operator
 from dataclasses import dataclass
@@ -44,24 +55,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .errors import ADError, ADTypeError, DomainError, ShapeError, ShapeProblem, evaluate
+
 __all__ = ["Primitive", "TABLE", "apply", "ADError", "ADTypeError", "DomainError", "ShapeError"]
-
-
-class ADError(Exception):
-    """Base class of every error adteach raises on purpose."""
-
-
-class DomainError(ADError, ValueError):
-    """A value (or a derivative) is undefined at the given input."""
-
-
-class ShapeError(ADError, ValueError):
-    """Array shapes that an operation cannot combine."""
-
-
-class ADTypeError(ADError, TypeError):
-    """An input of a type adteach cannot differentiate (a string, a list of Vars...)."""
-
 
 ONE = "ONE"  # marker: the partial derivative is the constant 1
 MINUS_ONE = "MINUS_ONE"  # marker: the partial derivative is the constant -1
@@ -86,15 +82,66 @@ class Primitive:
         return self.vjp is None
 
     @functools.cached_property
-    def constant_partials(self) -> bool:
-        """True when every partial is the constant 1 or -1 (add, sub, neg)."""
-        return self.vjp is None and all(p is ONE or p is MINUS_ONE for p in self.partials)
+    def chains(self) -> tuple:
+        """The chain rule on each input's edge: ``chains[i](g, inputs, out)`` is ``g * d out / d input_i``.
+
+        Built once from the partials (a constant partial, ONE or MINUS_ONE, needs no product).
+        ``g`` is what the edge carries: an adjoint in reverse mode, a tangent in forward mode.
+        """
+        return tuple(_chain(p) for p in self.partials)
+
+    @functools.cached_property
+    def rules(self):
+        """Reverse mode: ``rules[i](g, inputs, out, aux)`` is input i's share of the output's adjoint g.
+
+        For an elementwise primitive, the chain rule on edge i (``chains[i]``; the sweep sums an
+        array share back to the input's shape where the forward pass broadcast it); for a
+        structural one, its vector-Jacobian product.
+        """
+        if self.vjp is None:
+            return self.chains
+        if self.nargs is None:  # stack, concatenate: any number of inputs
+            return _EachInput(self)
+        return tuple(_vjp_rule(self, i) for i in range(self.nargs))
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
 
 
 TABLE: dict[str, Primitive] = {}
+
+
+def _chain(partial):
+    """``g -> g * partial``, for one edge (see ``Primitive.chains``)."""
+    if partial is ONE:
+        return lambda g, inputs, out, aux=None: g
+    if partial is MINUS_ONE:
+        return lambda g, inputs, out, aux=None: -g
+    return lambda g, inputs, out, aux=None: g * partial(*inputs, out)
+
+
+def _vjp_rule(prim, i):
+    """Input i's share of the adjoint g from a structural primitive's vjp (see ``Primitive.rules``)."""
+    vjp = prim.vjp
+    if prim.nargs is None:  # the inputs as one list (unpacking them for every input would be O(n^2))
+        return lambda g, inputs, out, aux: vjp(g, i, inputs, out=out, **(aux or {}))
+    return lambda g, inputs, out, aux: vjp(g, i, *inputs, out=out, **(aux or {}))
+
+
+class _EachInput:
+    """``rules[i]`` of a primitive that takes any number of inputs, made when asked for.
+
+    Endless: ``zip(node.parents, prim.rules)`` stops with the parents.
+    """
+
+    def __init__(self, prim):
+        self.prim = prim
+
+    def __getitem__(self, i):
+        return _vjp_rule(self.prim, i)
+
+    def __iter__(self):
+        return map(self.__getitem__, itertools.count())
 
 
 def _define(name, fn, fmt, latex, **kw) -> Primitive:
@@ -127,10 +174,7 @@ def _pow_fn(a, b):
 
 
 # --- domain checks: each returns a message, or None when the input is fine ----
-class ShapeProblem(str):
-    """A check's message that is about shapes (raised as ShapeError)."""
-
-
+# (errors.evaluate runs the check and raises DomainError, or ShapeError for a ShapeProblem)
 def _check_log(x):
     if np.any(np.asarray(x) <= 0):
         return "defined only for inputs > 0"
@@ -485,6 +529,8 @@ def apply(prim: Primitive, *args, **aux):
     carrier = None
     for a in args:
         t = type(a)
+        if t is float:
+            continue  # a plain number, the most common argument
         if hasattr(t, "_ad_apply") and (carrier is None or t._ad_priority > carrier._ad_priority):
             carrier = t
         elif t is np.ndarray and a.dtype == object:  # np.array([x, y]) of Vars: stack them, keep the derivatives
@@ -492,62 +538,6 @@ def apply(prim: Primitive, *args, **aux):
     if carrier is not None:
         return carrier._ad_apply(prim, args, aux)
     return evaluate(prim, args, aux)
-
-
-def from_objects(a):
-    """A NumPy object array holding Vars or Duals (``np.array([x, y])``, ``np.where(c, x, 0)``)
-    as one traced array: its elements stacked, so no derivative is lost. Anything else is returned as is."""
-    if not (type(a) is np.ndarray and a.dtype == object):
-        return a
-    flat = list(a.ravel())
-    if not any(hasattr(type(e), "_ad_apply") for e in flat):
-        return a
-    if a.ndim == 0:
-        return flat[0]
-    stacked = stack(flat)
-    return reshape(stacked, a.shape + np.shape(_value(stacked))[1:])
-
-
-def evaluate(prim: Primitive, values, aux, names=None):
-    """Compute a primitive's value from plain numbers, with a clear error on bad input."""
-    if prim.check is not None:
-        problem = prim.check(*values)
-        if problem:
-            cls = ShapeError if isinstance(problem, ShapeProblem) else DomainError
-            raise _error(cls, prim, problem, values, names)
-    try:
-        return prim.fn(*values, **aux)
-    except np.exceptions.AxisError as exc:
-        raise _error(ShapeError, prim, str(exc), values, names) from None
-    except ValueError as exc:
-        if any(word in str(exc) for word in ("broadcast", "shape", "size", "dimension")):
-            shapes = " and ".join(str(np.shape(v)) for v in values)
-            raise _error(ShapeError, prim, f"shapes {shapes} cannot be combined ({exc})", values, names) from None
-        raise _error(DomainError, prim, str(exc), values, names) from None
-    except (OverflowError, FloatingPointError) as exc:
-        hint = " (ad.logsumexp and ad.softmax sum exponentials without overflow)" if prim.name == "exp" else ""
-        raise _error(DomainError, prim, f"the result overflows: it is larger than the largest float64, "
-                     f"{np.finfo(float).max:.4g}{hint}", values, names) from None
-    except (ArithmeticError, IndexError) as exc:
-        cls = ShapeError if isinstance(exc, IndexError) else DomainError
-        raise _error(cls, prim, f"{type(exc).__name__}: {exc}", values, names) from None
-    except TypeError as exc:
-        types = ", ".join(type(v).__name__ for v in values)
-        raise _error(ADTypeError, prim, f"unsupported input types ({types}): {exc}", values, names) from None
-
-
-def _error(cls, prim, problem, values, names):
-    shown = []
-    for k, v in enumerate(values):
-        label = names[k] if names and names[k] else f"input {k + 1}"
-        shown.append(f"{label} = {_short(v)}")
-    return cls(f"{prim.name}: {problem}; got {', '.join(shown)}")
-
-
-def _short(v):
-    if np.ndim(v) == 0:
-        return f"{float(v):.6g}" if isinstance(v, (int, float, np.number)) else repr(v)
-    return f"array of shape {np.shape(v)}"
 
 
 def _op(prim: Primitive):
@@ -671,180 +661,7 @@ def _axis(axis):
 
 dot = matmul
 
-# NumPy functions called on a Var or Dual (np.sin(x), array * x) come here through
-# NumPy's __array_ufunc__ protocol and run as the matching primitive.
-_UFUNCS = {np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.negative: neg,
-           np.power: pow, np.exp: exp, np.log: log, np.sin: sin, np.cos: cos, np.tan: tan, np.tanh: tanh,
-           np.sqrt: sqrt, np.absolute: abs, np.maximum: maximum, np.minimum: minimum, np.matmul: matmul}
-_COMPARE = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal}
 
-
-def array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    """Route ``np.sin(x)``, ``array * x``... to adteach's primitives; refuse the rest clearly."""
-    if method == "__call__" and not kwargs and ufunc in _UFUNCS:
-        return _UFUNCS[ufunc](*inputs)
-    if method == "__call__" and not kwargs and ufunc in _COMPARE:  # compares values, not differentiated
-        return ufunc(*[_value(i) for i in inputs])
-    name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
-    raise ADTypeError(
-        f"numpy.{name} cannot differentiate through a {type(self).__name__}: use adteach's operations "
-        f"(ad.sin, ad.exp, ad.sum, ...){' with no extra arguments' if kwargs else ''}, "
-        "or take the number out with .value")
-
-
-class ArrayLike:
-    """What ``Var`` and ``Dual`` share: array conveniences, each one primitive of the table.
-
-    ``x.T``, ``x.sum()``, ``x[0]``, ``x.exp()``... and the ordering comparisons
-    ``<``, ``<=``, ``>``, ``>=``, which compare the values (for ``if x > 0:`` in user
-    code) and are not differentiated. ``==`` and ``!=`` compare values too (a bool, or a
-    bool array), as in NumPy, JAX and PyTorch; hashing stays by identity, so Vars can
-    still be dict keys and set members. ``if x:`` follows NumPy's truth rules.
-    ``float(x)`` (which ``math.sin(x)`` and ``np.float64(x)`` call) is refused: it
-    would drop the derivative. ``f"{x:.4f}"`` formats the value.
-    """
-    __slots__ = ()
-    __array_ufunc__ = array_ufunc  # np.sin(x), array * x: run as adteach primitives (see above)
-    __hash__ = object.__hash__
-
-    shape = property(lambda self: np.shape(_value(self)))
-    ndim = property(lambda self: np.ndim(_value(self)))
-    size = property(lambda self: np.size(_value(self)))
-    T = property(lambda self: transpose(self))
-
-    def sum(self, axis=None, keepdims=False, **numpy_options):
-        _no_numpy_options("sum", numpy_options)  # np.sum(x) passes dtype=None, out=None
-        return sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False, **numpy_options):
-        _no_numpy_options("mean", numpy_options)
-        return mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims=False, **numpy_options):
-        _no_numpy_options("max", numpy_options)  # np.max(x) passes out=None
-        return max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims=False, **numpy_options):
-        _no_numpy_options("min", numpy_options)
-        return min(self, axis, keepdims)
-
-    def reshape(self, *shape):
-        return reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def exp(self):
-        return exp(self)
-
-    def log(self):
-        return log(self)
-
-    def tanh(self):
-        return tanh(self)
-
-    def relu(self):
-        return relu(self)
-
-    def sigmoid(self):
-        return sigmoid(self)
-
-    def sin(self):  # np.sin(np.array([x, y])) calls x.sin() on each Var of an object array
-        return sin(self)
-
-    def cos(self):
-        return cos(self)
-
-    def tan(self):
-        return tan(self)
-
-    def sqrt(self):
-        return sqrt(self)
-
-    def __array__(self, dtype=None, copy=None):
-        """NumPy asks for an array: a float array would drop the derivative, so only an object array of
-        this value's elements (``np.array([x, y])``, ``np.where(c, x, 0)``); adteach stacks those back."""
-        if dtype is not None and np.dtype(dtype) != object:
-            raise ADTypeError(_DROPS.format(what=f"Making a {np.dtype(dtype)} array", kind=type(self).__name__,
-                                            part=_PART[type(self).__name__]))
-        out = np.empty(self.shape, dtype=object)
-        if self.ndim == 0:
-            out[()] = self
-        else:
-            for index in np.ndindex(self.shape):
-                out[index] = getitem(self, index)
-        return out
-
-    def __getitem__(self, index):
-        return getitem(self, index=index)
-
-    def __len__(self):
-        if not self.ndim:
-            raise ShapeError(f"a scalar {type(self).__name__} has no length")
-        return self.shape[0]
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def item(self) -> float:
-        return float(np.asarray(_value(self)).item())
-
-    def __bool__(self):  # `if x:` follows NumPy: a scalar (or one element) has a truth value, larger arrays do not
-        v = _value(self)
-        if np.size(v) != 1:
-            raise ShapeError(
-                f"the truth value of a {type(self).__name__} of shape {np.shape(v)} is ambiguous (NumPy's rule): "
-                "use ad.sum(...), or (x.value > 0).any() / .all() on the numbers")
-        return bool(np.asarray(v).reshape(()))
-
-    def __float__(self):
-        raise ADTypeError(_DROPS.format(what="float()", kind=type(self).__name__, part=_PART[type(self).__name__]))
-
-    def __int__(self):
-        raise ADTypeError(_DROPS.format(what="int()", kind=type(self).__name__, part=_PART[type(self).__name__]))
-
-    def __index__(self):
-        raise ADTypeError(f"a {type(self).__name__} cannot be used as an index or a count: use int(x.value) "
-                          "for the number inside")
-
-    def __complex__(self):
-        raise ADTypeError(f"adteach works with real numbers: complex() of a {type(self).__name__} is not supported")
-
-    def __eq__(self, other):  # compares the values, as NumPy, JAX and PyTorch do (not differentiated)
-        return _value(self) == _value(other)
-
-    def __ne__(self, other):
-        return _value(self) != _value(other)
-
-    def __format__(self, spec):  # f"{loss:.4f}" formats the value (a display, not a computation)
-        return format(_value(self), spec)
-
-    def __lt__(self, other):
-        return _value(self) < _value(other)
-
-    def __le__(self, other):
-        return _value(self) <= _value(other)
-
-    def __gt__(self, other):
-        return _value(self) > _value(other)
-
-    def __ge__(self, other):
-        return _value(self) >= _value(other)
-
-    def __matmul__(self, other):
-        return matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return matmul(other, self)
-
-    def __abs__(self):
-        return abs(self)
-
-
-_DROPS = ("{what} of a {kind} drops its {part}: math.sin(x), math.exp(x), float(x) and np.float64(x) all "
-          "make a plain number. Use ad.sin(...), ad.exp(...) instead of math.sin, math.exp, or x.value if you "
-          "mean the number")
-_PART = {"Var": "derivative", "Dual": "tangent (its derivative)"}
-
-
-def _no_numpy_options(name, options):
-    used = [k for k, v in options.items() if v is not None and not (k == "where" and v is True)]
-    if used:
-        raise ADTypeError(f"{name}: adteach does not support the NumPy option(s) {', '.join(used)}")
+# The NumPy protocol (np.sin(x), np.array([x, y]), x.sum(), ...) is machinery: it lives in
+# arraylike.py and is re-exported here, where the rest of the package has always found it.
+from .arraylike import ArrayLike, array_ufunc, from_objects  # noqa: E402

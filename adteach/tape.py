@@ -12,9 +12,12 @@ collects the nodes reachable from the output with an explicit stack and sorts
 them by their creation number. A chain a million operations deep is fine.
 
 ``backprop`` then walks the tape backwards. For each node, with adjoint ``g``
-(d output / d node), it sends ``g * partial_i`` to parent ``i`` (or the
-primitive's vector-Jacobian product for structural operations); where several
-paths meet, their contributions add up. The partials are computed with
+(d output / d node), it sends parent ``i`` its share ``prim.rules[i](g, ...)``:
+``g * partial_i`` for an elementwise primitive, the vector-Jacobian product for a
+structural one. Each primitive's rules are built once from its table entry
+(primitives.py), so the derivative is written in one place only; where several
+paths meet, the shares add up. A node keeps its inputs' values (``inputs``), which
+is what the partials are evaluated at. The partials are computed with
 adteach's own operations, so with ``create_graph=True`` the sweep itself is
 recorded as new ``Var`` nodes and can be differentiated again.
 
@@ -30,42 +33,16 @@ import numpy as np
 
 from . import collector
 from . import primitives as P
-from .primitives import TABLE, ADError, ADTypeError, ShapeError
+from .arraylike import ArrayLike
+from .errors import ADError, ShapeError, as_value as _as_value, evaluate
+from .primitives import TABLE
 
 __all__ = ["Var", "backprop", "graph_nodes"]
 
-_creation = itertools.count()  # a process-wide counter: the tape's order, never shown
+_next_number = itertools.count().__next__  # a process-wide counter: the tape's order, never shown
 
 
-def _as_value(x, where=None):
-    """Plain numbers become floats, sequences become float arrays."""
-    if type(x) is float:
-        return x
-    if isinstance(x, (bool, int, float, np.integer, np.floating)):
-        return float(x)
-    prefix = f"{where}: " if where else ""
-    if isinstance(x, (list, tuple, np.ndarray)):
-        if (isinstance(x, (list, tuple)) or x.dtype == object) and any(
-                hasattr(type(e), "_ad_apply") for e in np.ravel(np.array(x, dtype=object)) if e is not None):
-            kind = "a list" if isinstance(x, (list, tuple)) else "a NumPy object array"
-            raise ADTypeError(f"{prefix}{kind} holding Vars would lose their derivatives: "
-                              "combine them with ad.stack([...])")
-        if np.iscomplexobj(x):
-            raise ADTypeError(f"{prefix}adteach works with real numbers, not complex arrays: {_clip(x)}")
-        try:
-            return np.asarray(x, dtype=float)
-        except (TypeError, ValueError):
-            raise ADTypeError(f"{prefix}cannot make a float array from {type(x).__name__} {_clip(x)} "
-                              "(to combine Vars into an array use ad.stack)") from None
-    raise ADTypeError(f"{prefix}adteach works with numbers and NumPy arrays, not {type(x).__name__}: {_clip(x)}")
-
-
-def _clip(x, n=60):
-    text = repr(x)
-    return text if len(text) <= n else text[:n] + "..."
-
-
-class Var(P.ArrayLike):
+class Var(ArrayLike):
     """A value in the computational graph.
 
     ``Var(1.5, name="x1")`` makes an input (a leaf). Operations on Vars return
@@ -74,23 +51,25 @@ class Var(P.ArrayLike):
     ``v.grad`` is None until then (PyTorch's convention: nothing has been computed yet).
     """
 
-    __slots__ = ("value", "grad", "parents", "prim", "aux", "name", "_n", "__weakref__")
+    __slots__ = ("value", "grad", "parents", "inputs", "prim", "aux", "name", "_n", "__weakref__")
     _ad_priority = 1
 
     def __init__(self, value, name=None):
         """An input (a leaf): no primitive, no parents. Operations make nodes with `_record`."""
         self.value = _as_value(value)
         self.grad = None
-        self.parents = ()
+        self.parents = self.inputs = ()
         self.prim = None
         self.aux = None
         self.name = name
-        self._n = next(_creation)
+        self._n = _next_number()
 
     # --- recording an operation -------------------------------------------
     @classmethod
     def _ad_apply(cls, prim, args, aux):
         """Compute ``prim`` on the arguments' values and record the new node."""
+        if len(args) == 1 and type(args[0]) is Var:  # sin(x), x.exp(), ...: one Var
+            return _record(prim, args, (args[0].value,), aux or None)
         parents = tuple([a if type(a) is Var else _as_value(a, prim.name) for a in args])
         values = [p.value if type(p) is Var else p for p in parents]
         return _record(prim, parents, values, aux or None)
@@ -187,13 +166,17 @@ def _record(prim, parents, values, aux):
         try:
             value = prim.fn(*values)
         except (ValueError, TypeError, ArithmeticError):
-            value = P.evaluate(prim, values, {}, _names(parents))  # raises a clear error
+            value = evaluate(prim, values, {}, _names(parents))  # raises a clear error
     else:
-        value = P.evaluate(prim, values, aux or {}, _names(parents))
-    node = Var.__new__(Var)
-    node.value, node.grad, node.parents, node.prim, node.aux, node.name = value, None, parents, prim, aux, None
-    node._n = next(_creation)
+        value = evaluate(prim, values, aux or {}, _names(parents))
+    node = _new(Var)
+    node.value, node.parents, node.inputs, node.prim, node.aux = value, parents, values, prim, aux
+    node.grad = node.name = None
+    node._n = _next_number()
     return node
+
+
+_new = object.__new__
 
 
 def _binary(prim, a, b):
@@ -202,10 +185,10 @@ def _binary(prim, a, b):
     if ta is Var and tb is Var:
         return _record(prim, (a, b), (a.value, b.value), None)
     if ta is Var and (tb is float or tb is int):
-        b = float(b)
+        b = b if tb is float else float(b)
         return _record(prim, (a, b), (a.value, b), None)
     if tb is Var and (ta is float or ta is int):
-        a = float(a)
+        a = a if ta is float else float(a)
         return _record(prim, (a, b), (a, b.value), None)
     return P.apply(prim, a, b)  # arrays, Duals, ...
 
@@ -267,54 +250,22 @@ def backprop(output: Var, seed=None, *, create_graph=False, stop=()) -> dict:
 
 def _sweep(output, seed, create_graph, stop):
     adjoint = {output: seed}
-    get = adjoint.get
-    ONE, MINUS_ONE = P.ONE, P.MINUS_ONE
     for node in reversed(graph_nodes(output, stop)):
-        prim = node.prim
-        if prim is None or node in stop:
-            continue
-        g = get(node)
-        if g is None:  # does not influence the output
-            continue
-        parents = node.parents
-        if create_graph:
-            inputs, out = parents, node
-        elif prim.constant_partials:  # add, sub, neg: the inputs are not needed
-            inputs, out = parents, None
-        else:
-            inputs = [p.value if type(p) is Var else p for p in parents]
-            out = node.value
-        for i, parent in enumerate(parents):
-            if type(parent) is not Var:
-                continue  # constants need no adjoint
-            if prim.vjp is None and type(g) is float:
-                # the common scalar case of _local_vjp, inlined because it runs once per edge
-                # (a float adjoint means a scalar input: nothing to unbroadcast)
-                partial = prim.partials[i]
-                c = g if partial is ONE else -g if partial is MINUS_ONE else g * partial(*inputs, out)
-            else:
-                c = _local_vjp(prim, i, g, inputs, out, node.aux)
-            previous = get(parent)
-            adjoint[parent] = c if previous is None else previous + c
+        g = adjoint.get(node)
+        if g is None or node.prim is None or node in stop:
+            continue  # a leaf, or a node with no path to the output
+        inputs = node.parents if create_graph else node.inputs  # Vars: the sweep is recorded too
+        out = node if create_graph else node.value
+        for parent, rule in zip(node.parents, node.prim.rules):
+            if type(parent) is Var:  # constants need no adjoint
+                share = rule(g, inputs, out, node.aux)  # parent's share of g (Primitive.rules)
+                if type(share) is not float:  # an array: sum it back to the parent's shape if broadcast
+                    share = P._unbroadcast(share, parent.shape)
+                adjoint[parent] = adjoint[parent] + share if parent in adjoint else share
     return adjoint
 
 
 def _local_vjp(prim, i, g, inputs, out, aux):
-    """Parent i's share of the adjoint g: g * partial_i, or the primitive's vjp."""
-    if prim.vjp is not None:
-        if prim.nargs is None:  # stack, concatenate: the inputs as one list (unpacking them per input is O(n^2))
-            return prim.vjp(g, i, inputs, out=out, **(aux or {}))
-        return prim.vjp(g, i, *inputs, out=out, **(aux or {}))
-    partial = prim.partials[i]
-    if partial is P.ONE:
-        c = g
-    elif partial is P.MINUS_ONE:
-        c = -g
-    else:
-        c = g * partial(*inputs, out)
-    if type(c) is float:  # a scalar adjoint can only belong to a scalar input
-        return c
-    shape = np.shape(P._value(inputs[i]))
-    if np.shape(P._value(c)) != shape:
-        c = P._unbroadcast(c, shape)  # broadcasting in the forward pass: sum back
-    return c
+    """Parent i's share of the adjoint g: the inner step of ``_sweep`` for one edge (adteach.trace shows it)."""
+    share = prim.rules[i](g, inputs, out, aux)
+    return share if type(share) is float else P._unbroadcast(share, np.shape(P._value(inputs[i])))

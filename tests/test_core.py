@@ -261,6 +261,43 @@ def test_import_is_light():
     assert out.strip() == "[]"
 
 
+def test_the_machinery_lives_beside_the_core_under_its_old_names_too():
+    """errors.py and arraylike.py hold the machinery; the old import paths give the very same objects."""
+    from adteach import arraylike, errors, forward, primitives, tape
+    for name in ("ADError", "DomainError", "ShapeError", "ADTypeError"):
+        assert getattr(ad, name) is getattr(errors, name) is getattr(primitives, name)
+        assert getattr(errors, name).__module__ == "adteach.errors"
+    assert primitives.evaluate is errors.evaluate and tape._as_value is errors.as_value
+    assert primitives.ArrayLike is arraylike.ArrayLike and primitives.from_objects is arraylike.from_objects
+    assert issubclass(tape.Var, arraylike.ArrayLike) and issubclass(forward.Dual, arraylike.ArrayLike)
+    with pytest.raises(ad.DomainError, match=r"log: defined only for inputs > 0; got input 1 = -1"):
+        errors.evaluate(primitives.TABLE["log"], (-1.0,), {})
+    with pytest.raises(ad.ADTypeError, match="not str"):
+        errors.as_value("1.0", "exp")
+
+
+def test_one_rule_per_edge_serves_both_modes():
+    """The sweep and forward mode call the rules each primitive builds from its table entry."""
+    mul = ad.TABLE["mul"]
+    assert mul.rules is mul.chains and len(mul.chains) == 2
+    assert mul.rules[0](2.0, (3.0, 5.0), 15.0, None) == 10.0  # g * d(ab)/da = g * b
+    assert ad.TABLE["sub"].rules[1](2.0, (3.0, 5.0), -2.0, None) == -2.0  # the MINUS_ONE marker
+    assert len(ad.TABLE["matmul"].rules) == 2 and ad.TABLE["stack"].rules[7] is not None  # any number of inputs
+    calls = []
+    original = mul.partials[1]
+    object.__setattr__(mul, "partials", (mul.partials[0], lambda a, b, out: calls.append(1) or original(a, b, out)))
+    del mul.__dict__["chains"], mul.__dict__["rules"]  # rebuilt from the (patched) entry when next used
+    try:
+        x = ad.Var(3.0)
+        (x * x).backward()  # reverse mode: one call of the partial per edge
+        assert x.grad == 6.0 and len(calls) == 1
+        assert ad.jvp(lambda t: t * t, (3.0,), (1.0,))[1] == 6.0 and len(calls) == 2  # forward mode: the same
+    finally:
+        object.__setattr__(mul, "partials", (mul.partials[0], original))
+        mul.__dict__.pop("chains", None), mul.__dict__.pop("rules", None)
+    assert ad.grad(lambda t: t * t)(3.0) == 6.0
+
+
 def test_numpy_ufuncs_run_as_primitives_or_explain():
     x = ad.Var(np.array([0.5, 1.0]), name="x")
     y = ad.sum(np.sin(x) * np.array([2.0, 3.0]) + np.exp(x))

@@ -210,8 +210,20 @@ def test_the_cycle_collector_waits_while_a_graph_grows_and_is_restored_after_the
     assert gc.get_threshold()[0] == before[0] * collector.FACTOR and gc.isenabled()
     y.backward()
     assert gc.get_threshold() == before and x.grad == pytest.approx(np.cos(0.5) * 0.5 + np.sin(0.5))
+    # the objects made meanwhile (the graph, alive) joined the oldest generation unscanned: the next
+    # allocation does not set off a pass over the whole graph (which would leave it in the middle one)
+    assert any(o is y for o in gc.get_objects(generation=2)) and gc.get_freeze_count() == 0
     assert ad.grad(lambda t: t * t)(3.0) == 6.0
     assert gc.get_threshold() == before  # a transform ends with a sweep too
+    keep = [object() for _ in range(3)]
+    gc.freeze()  # a program that froze its own objects (before forking, say) keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        (ad.Var(1.0) * 2.0).backward()
+        assert gc.get_freeze_count() == frozen and gc.get_threshold() == before
+    finally:
+        gc.unfreeze()
+        del keep
     gc.set_threshold(0)  # a program that switched automatic collection off keeps it off
     try:
         z = ad.Var(1.0) * 2.0

@@ -58,7 +58,7 @@ class StudentGone(BaseException):
 
 
 def _local_exceptions():
-    from adteach import primitives as P
+    from adteach import errors as P  # the exception classes live in adteach.errors (their __module__)
     from adteach import testing as T
     out = {}
     for mod, names in ((P, ("ADError", "DomainError", "ShapeError", "ADTypeError")),
