@@ -45,6 +45,7 @@ from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .check import GradCheck, check_grad, numerical_diff, numerical_grad
 from . import trace  # the module, callable: ad.trace(f, ...) calls trace.trace
 from .trace import Trace
+from .notation import NOT_AVAILABLE  # a tangent forward mode cannot give (after a custom_vjp): shown as n/a
 
 __version__ = "0.1.0"
 
