@@ -63,6 +63,10 @@ The helpers
 ``check_topological_order(order, output, *, name=None)``
     A list of graph nodes (objects with a ``parents`` sequence): every node
     reachable from ``output`` exactly once, each after all its parents.
+``check_order_function(fn, output, *, name=None)``
+    Calls student code ``fn(output)`` and checks its result as above, against
+    the graph as it was before the call (a function that changes the graph it
+    is given, e.g. ``output.parents = ()``, is told so, never graded on it).
 
 Numerical derivatives here are central differences with one Richardson
 extrapolation step (error of order h**4), accurate to about 1e-10 for
@@ -101,6 +105,7 @@ __all__ = [
     "check_backward",
     "check_forward_rule",
     "check_topological_order",
+    "check_order_function",
 ]
 
 # Frames from files under this directory are library code, not the student's.
@@ -381,6 +386,31 @@ def _as_array(v):
     return a
 
 
+def _equal(got, expected) -> bool:
+    """Whether ``got`` equals a non-numeric ``expected`` (a list of shapes, a string, a ragged list...).
+
+    Decided by the expected value's structure, entry by entry, never by an ``__eq__`` of the
+    answer's own: an object whose ``==`` always says True equals nothing here (under the grader
+    such an object lives in the student's process, and only its data counts).
+    """
+    got = _unwrap(got)
+    if isinstance(expected, (list, tuple)):
+        if isinstance(got, np.ndarray) and got.dtype != object:
+            got = got.tolist()
+        return (isinstance(got, (list, tuple)) and len(got) == len(expected)
+                and all(_equal(g, e) for g, e in zip(got, expected)))
+    if isinstance(expected, dict):
+        return (type(got) is dict and set(got) == set(expected)
+                and all(_equal(got[k], expected[k]) for k in expected))
+    if isinstance(expected, (str, bytes, bool)) or expected is None:
+        return type(got) is type(expected) and got == expected
+    e = _as_array(expected)
+    if e is not None:  # a number inside a structure: compared exactly (shapes, counts)
+        g = _as_array(got)
+        return g is not None and g.shape == e.shape and bool(np.all(g == e))
+    return got is expected or (type(got) is type(expected) and expected == got)  # the test's own objects
+
+
 def _mismatch(got, expected, rtol, atol, note=""):
     """None when ``got`` matches ``expected``; otherwise a short description of the problem.
 
@@ -390,8 +420,8 @@ def _mismatch(got, expected, rtol, atol, note=""):
         return "returned None (did you forget `return`?)"
     e = _as_array(expected)
     g = _as_array(got)
-    if e is None:  # non-numeric expectation: compare with ==
-        return None if got == expected else f"expected {_fmt(expected)}{note}, got {_fmt(got)}"
+    if e is None:  # non-numeric expectation: compared entry by entry, here (see _equal)
+        return None if _equal(got, expected) else f"expected {_fmt(expected)}{note}, got {_fmt(got)}"
     if g is None:
         return f"expected a number{note}, got {_type_name(got)} {_fmt(got)}"
     if g.shape != e.shape:
@@ -1157,12 +1187,52 @@ def _node_label(node) -> str:
     return f"{type(node).__name__}(value={_fmt(value)})" if value is not None else type(node).__name__
 
 
-def check_topological_order(order, output, *, name=None, parents="parents"):
+def _graph_of(output, parents):
+    """Every node reachable from ``output`` with its parents, as they are now: {id: (node, parents)}."""
+    def parents_of(node):
+        return tuple(p for p in (getattr(node, parents, None) or ()) if hasattr(p, parents))
+
+    graph, stack = {id(output): (output, parents_of(output))}, [output]
+    while stack:
+        node = stack.pop()
+        for p in graph[id(node)][1]:
+            if id(p) not in graph:
+                graph[id(p)] = (p, parents_of(p))
+                stack.append(p)
+    return graph
+
+
+def check_order_function(fn, output, *, name=None, parents="parents"):
+    """Call ``fn(output)`` (student code: a topological sort) and check the order it returns.
+
+    The graph is recorded before the call and the order is checked against that record,
+    so a function that changes the graph it is given (``output.parents = ()``, then
+    ``return [output]``) is told that it did, instead of being checked on the graph it cut.
+    Returns the order.
+    """
+    label = name or f"{_fn_name(fn, None)}({_node_label(output)})"
+    before = _graph_of(output, parents)
+    order = call(fn, output, name=name)
+    def now(node):
+        return [id(p) for p in (getattr(node, parents, None) or ()) if hasattr(p, parents)]
+
+    changed = [node for node, ps in before.values() if now(node) != [id(p) for p in ps]]
+    if changed:
+        shown = ", ".join(sorted(_node_label(n) for n in changed[:3]))
+        _fail(f"{label} changed the graph it was given (the {parents} of {shown}"
+              f"{' and more' if len(changed) > 3 else ''}): a topological sort must only read the graph")
+    check_topological_order(order, output, name=label, parents=parents, _graph=before)
+    return order
+
+
+def check_topological_order(order, output, *, name=None, parents="parents", _graph=None):
     """Check that ``order`` lists every node reachable from ``output`` exactly once, parents first.
 
     Nodes are objects whose attribute ``parents`` (configurable) is a sequence of
     parent nodes (non-node entries such as constants are ignored when they do not
     have that attribute themselves). Messages name nodes by their ``name``.
+    (To call the student's sort and check it in one step, against the graph as it was
+    before the call, use ``check_order_function``.)
     """
     label = name or "the order"
     if order is None:
@@ -1172,17 +1242,12 @@ def check_topological_order(order, output, *, name=None, parents="parents"):
     except TypeError:
         _fail(f"{label} should be a list of nodes, got {_type_name(order)} {_fmt(order)}")
 
-    def parents_of(node):
-        return [p for p in (getattr(node, parents, None) or ()) if hasattr(p, parents)]
+    graph = _graph if _graph is not None else _graph_of(output, parents)
+    reachable = {key: node for key, (node, _) in graph.items()}
 
-    # everything reachable, iteratively
-    reachable, stack = {id(output): output}, [output]
-    while stack:
-        node = stack.pop()
-        for p in parents_of(node):
-            if id(p) not in reachable:
-                reachable[id(p)] = p
-                stack.append(p)
+    def parents_of(node):
+        return graph[id(node)][1]
+
     position = {}
     for k, node in enumerate(order):
         if id(node) not in reachable:

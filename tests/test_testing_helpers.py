@@ -7,7 +7,8 @@ import pytest
 import adteach as ad
 from adteach.testing import (CheckFailed, NotImplementedYet, as_numbers, call, check_backward, check_below,
                              check_decreasing, check_derivative, check_differentiable, check_forward_rule,
-                             check_function, check_gradient, check_topological_order, check_value, unpack)
+                             check_function, check_gradient, check_order_function, check_topological_order,
+                             check_value, unpack)
 
 
 def message(fn, *args, **kwargs) -> str:
@@ -401,6 +402,39 @@ def test_check_topological_order():
     assert message(check_topological_order, None, o) == "the order is None (did you forget `return`?)"
 
 
+def test_check_order_function_checks_against_the_graph_before_the_call():
+    nodes = diamond()
+    out = nodes[-1]
+
+    def honest(output):
+        return list(nodes)
+
+    assert check_order_function(honest, out) == nodes
+
+    def cut(output):  # sorts nothing: empties the graph, then the one-node answer would be "right"
+        output.parents = ()
+        return [output]
+
+    assert message(check_order_function, cut, out, name="topological_order(o)") == (
+        "topological_order(o) changed the graph it was given (the parents of o): a topological sort must "
+        "only read the graph")
+    nodes = diamond()
+    x, y, z, h1, h2, h, o = nodes
+
+    def rewire(output):  # keeps the parents attribute, changes an inner node's
+        h1.parents = (x,)
+        return [x, h1, y, z, h2, h, o]
+
+    assert "(the parents of h1)" in message(check_order_function, rewire, o)
+    nodes = diamond()
+
+    def missing(output):
+        return nodes[1:]
+
+    assert message(check_order_function, missing, nodes[-1]) == (
+        "missing(o) is wrong: it has 6 nodes but the graph has 7; missing: x")
+
+
 def test_messages_are_deterministic():
     runs = {message(check_backward, mul_backward_swapped, "mul", at=[(1.5, -2.0)]) for _ in range(3)}
     assert len(runs) == 1
@@ -576,3 +610,25 @@ def test_unsolved_exercises_fail_with_a_verdict(path):
             exec(code, ns)  # noqa: S102
         assert "0x" not in str(info.value)
     assert tests >= 2
+
+
+def test_non_numeric_expectations_are_compared_entry_by_entry_never_by_the_answers_eq():
+    class AlwaysEqual:  # a liar: under the grader its == would run in the student's process
+        def __eq__(self, other):
+            return True
+
+        __hash__ = object.__hash__
+
+    shapes = [(2, 16), (16,), (16, 1)]  # ragged: not one numeric array
+    check_value("the parameter shapes", [(2, 16), (16,), (16, 1)], shapes)
+    check_value("the parameter shapes", [np.shape(np.zeros(s)) for s in shapes], shapes)
+    assert message(check_value, "the parameter shapes", [AlwaysEqual(), (16,), (16, 1)], shapes).startswith(
+        "the parameter shapes is wrong:\n  expected [(2, 16), (16,), (16, 1)], got [")
+    assert message(check_value, "the parameter shapes", [(2, 17), (16,), (16, 1)], shapes) == (
+        "the parameter shapes is wrong:\n  expected [(2, 16), (16,), (16, 1)], got [(2, 17), (16,), (16, 1)]")
+    assert message(check_value, "the name", AlwaysEqual(), "relu").startswith(
+        "the name is wrong:\n  expected 'relu', got ")
+    check_value("the name", "relu", "relu")
+    check_value("the settings", {"act": "relu", "sizes": [2, 16]}, {"act": "relu", "sizes": [2, 16]})
+    assert "is wrong" in message(check_value, "the settings", {"act": AlwaysEqual(), "sizes": [2, 16]},
+                                 {"act": "relu", "sizes": [2, 16]})

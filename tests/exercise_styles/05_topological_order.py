@@ -164,6 +164,19 @@ def topological_order(output):
                                            "is wrong: y appears twice"},
         "score": 0,
     },
+    "cuts the graph instead of sorting it": {
+        # the red team's attack on the grader, as a mistake: the order is checked against the graph
+        # as it was before the call, so cutting it gains nothing and is named
+        "cells": {"ex05-topo": '''
+def topological_order(output):
+    output.parents = ()
+    return [output]
+''', "ex05-backward": _BACKWARD},
+        "feedback": {"ex05-test-topo": "topological_order(o) for the diamond changed the graph it was given "
+                                       "(the parents of o): a topological sort must only read the graph",
+                     "ex05-test-backward": "fix topological_order first."},
+        "score": 0,
+    },
     "backward without resetting the gradients": {
         "cells": {"ex05-backward": _BACKWARD.replace("    for node in order:\n        node.grad = 0.0\n", "")},
         "feedback": {"ex05-test-backward": "reset every grad to 0.0 at the start of backward"},
