@@ -24,7 +24,7 @@ few lines long, so they read well in a notebook and in a grading report.
 
 The helpers
 -----------
-``call(fn, *args, name=None, **kwargs)``
+``call(fn, *args, name=None, may_change_inputs=False, **kwargs)``
     Call student code; a ``NotImplementedError`` becomes :class:`NotImplementedYet`
     ("mul_backward is not implemented yet: replace `raise NotImplementedError()`
     with your code"), any other exception a verdict naming the call and input.
@@ -306,17 +306,26 @@ def _hint(exc) -> str:
 _NOWHERE = object()
 
 
-def call(fn, *args, name=None, **kwargs):
+def call(fn, *args, name=None, may_change_inputs=False, **kwargs):
     """Call student code ``fn(*args, **kwargs)`` and return its result.
 
     ``NotImplementedError`` becomes :class:`NotImplementedYet` ("``name`` is not
     implemented yet: ..."), and any other exception a :class:`CheckFailed`
     naming the call and the input (the original exception is chained, so the
     traceback still shows the failing line of the student's code).
+
+    The test's arrays stay the test's: a NumPy array passed in (also inside a list,
+    tuple or dict) that ``fn`` changes in place is put back as it was when ``fn``
+    returns, so the test never computes an expected value from data the student's
+    code rewrote, and the change is a failure naming the argument (``w -= ...`` on
+    the caller's ``w0``). ``may_change_inputs=True`` (for arrays the test does not use
+    again) leaves the arrays to ``fn``, as a plain call would.
     """
     label = _fn_name(fn, name)
+    inputs = [] if may_change_inputs else _arrays_in(args) + _arrays_in(list(kwargs.values()))
+    saved = [(a, a.copy()) for a in inputs]
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
     except CheckFailed:
         raise
     except NotImplementedError as exc:
@@ -341,6 +350,39 @@ def call(fn, *args, name=None, **kwargs):
         shown = _args_text(_param_names(fn, len(args)), args)
         where = f" at {shown}" if shown and len(shown) <= 120 else ""
         raise CheckFailed(f"{label} raised {type(exc).__name__}{where}: {_clip(exc)}{_hint(exc)}") from exc
+    finally:
+        changed = [(a, old, a.copy()) for a, old in saved if not np.array_equal(a, old, equal_nan=True)]
+        for a, old, _ in changed:  # the test's data stays the test's: put it back before anything reads it
+            np.copyto(a, old)
+    if changed:
+        _changed_input(fn, label, args, kwargs, *changed[0])
+    return result
+
+
+def _arrays_in(values, depth=0) -> list:
+    """The writeable NumPy arrays among ``values`` (and inside their lists, tuples and dicts)."""
+    found = []
+    for v in values:
+        if type(v) is np.ndarray and v.flags.writeable and v.dtype != object:
+            if not any(v is f for f in found):
+                found.append(v)
+        elif depth < 3 and isinstance(v, (list, tuple, dict)):
+            found += [a for a in _arrays_in(v.values() if isinstance(v, dict) else v, depth + 1)
+                      if not any(a is f for f in found)]
+    return found
+
+
+def _changed_input(fn, label, args, kwargs, array, old, new):
+    """Student code changed an array the test passed to it: a failure, named (the array is already restored)."""
+    names = _param_names(fn, len(args))
+    which = "an array passed to it"
+    for k, v in [*zip(names, args), *kwargs.items()]:
+        if any(a is array for a in _arrays_in([v])):
+            which = f"the array passed to it as {k}"
+            break
+    _fail(f"{label} changed {which} in place (the test's {_fmt(old)} became {_fmt(new)}): "
+          "leave the test's arrays as they are: make new values (w = w - ...) or work on a copy "
+          "(w0.copy()); w -= ... and w[...] = ... change the caller's array")
 
 
 def _brief(v) -> str:

@@ -632,3 +632,30 @@ def test_non_numeric_expectations_are_compared_entry_by_entry_never_by_the_answe
     check_value("the settings", {"act": "relu", "sizes": [2, 16]}, {"act": "relu", "sizes": [2, 16]})
     assert "is wrong" in message(check_value, "the settings", {"act": AlwaysEqual(), "sizes": [2, 16]},
                                  {"act": "relu", "sizes": [2, 16]})
+
+
+def test_call_puts_the_tests_arrays_back_and_names_the_change():
+    def descend(grad_fn, w0, learning_rate, steps):
+        w = w0
+        for _ in range(steps):
+            w -= learning_rate * grad_fn(w)
+        return w
+
+    w0 = np.array([1.0, -2.0])
+    assert message(call, descend, lambda w: w, w0, 0.5, 1) == (
+        "descend changed the array passed to it as w0 in place (the test's [1, -2] became [0.5, -1]): leave "
+        "the test's arrays as they are: make new values (w = w - ...) or work on a copy (w0.copy()); w -= ... "
+        "and w[...] = ... change the caller's array")
+    assert w0.tolist() == [1.0, -2.0]  # put back: an expected value computed from w0 afterwards is the test's own
+
+    def zero_targets(data):  # an array inside a dict, as a test may pass its data
+        data["ys"][...] = 0.0
+        return 0.0
+
+    data = {"xs": np.arange(3.0), "ys": np.ones(3)}
+    assert "changed the array passed to it as data in place" in message(call, zero_targets, data)
+    assert data["ys"].tolist() == [1.0, 1.0, 1.0]
+    w1 = np.array([1.0, 1.0])
+    assert call(descend, lambda w: w, w1, 0.5, 1, may_change_inputs=True).tolist() == [0.5, 0.5]
+    assert w1.tolist() == [0.5, 0.5]  # left to the function, as a plain call would
+    assert call(lambda w: w * 2, w0).tolist() == [2.0, -4.0]  # reading is fine

@@ -122,11 +122,26 @@ def gradient_descent(grad_fn, w0, learning_rate, steps):
     return history
 ''', "ex06-fit": _FIT.format(learning_rate=0.5, skip="")},
         "feedback": {
-            "ex06-test-descent": "gradient_descent changed the array passed to it: make a new value at each step",
+            "ex06-test-descent": "gradient_descent changed the array passed to it as w0 in place",
             # the fit test names gradient_descent, not fit_line
             "ex06-test-fit": "fit_line runs your gradient_descent: fix gradient_descent first",
         },
         "score": 2,
+    },
+    "fit_line rewrites the test's data instead of fitting it": {
+        # the red team's attack as a mistake: zero the targets so the zero line fits "perfectly".
+        # The test's arrays are put back as soon as fit_line returns, and the change is named
+        "cells": {"ex06-fit": '''
+def mse(params, xs, ys):
+    return ad.mean((params[0] * xs + params[1] - ys) ** 2)
+
+
+def fit_line(xs, ys):
+    ys[...] = 0.0
+    return np.zeros(2), [mse(np.zeros(2), xs, ys), 0.0]
+'''},
+        "feedback": {"ex06-test-fit": "fit_line changed the array passed to it as ys in place"},
+        "score": 4,
     },
     "a history of copies, but w -= ... still changes w0": {
         "cells": {"ex06-descent": '''
@@ -139,8 +154,8 @@ def gradient_descent(grad_fn, w0, learning_rate, steps):
     return history
 '''},
         # only the loop's test fails: fit_line does not care that its own starting array changed
-        "feedback": {"ex06-test-descent": "w0 after gradient_descent (it must not change) is wrong:\n  expected [1, -2]"
-                                          ", got [0.9025, -0.5]\n  gradient_descent changed the array passed to it"},
+        "feedback": {"ex06-test-descent": "gradient_descent changed the array passed to it as w0 in place (the "
+                                          "test's [1, -2] became [0.9025, -0.5])"},
         "score": 5,
     },
     "only the final point returned": {
