@@ -241,3 +241,12 @@ def test_by_default_a_box_can_neither_fork_nor_start_a_thread():
         """)
     assert rc == 0, err
     assert out.split("\n")[:3] == ["fork refused 11", "thread refused", "1 1"], out
+
+
+def test_check_says_when_the_box_cannot_start_its_one_child(monkeypatch):
+    sandbox.check()   # here: PID 1 and one child
+    # a kernel that counts every process of the user against RLIMIT_NPROC looks like a program that needs
+    # one more process than the box allows
+    monkeypatch.setattr(sandbox, "_CHECK", "import os\nif os.fork()==0:\n os._exit(0)\n" + sandbox._CHECK)
+    with pytest.raises(sandbox.SandboxUnavailable, match="cannot start its one child process.*RLIMIT_NPROC"):
+        sandbox.check()

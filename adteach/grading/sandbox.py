@@ -465,14 +465,24 @@ def exit_reason(returncode: int | None, limits: Limits | None = None, *, killed:
     return f"exited with status {returncode}"
 
 
+# the student runner's shape: PID 1 and one child, the most RLIMIT_NPROC allows
+_CHECK = ("import os,sys\n"
+          "try:\n pid=os.fork()\n"
+          "except OSError as exc:\n sys.exit('fork: '+str(exc))\n"
+          "if pid==0:os._exit(0)\n"
+          "os.waitpid(pid,0)\n")
+
+
 def check() -> None:
-    """Raise SandboxUnavailable unless a trivial program runs in the sandbox here."""
+    """Raise SandboxUnavailable unless a program that forks once runs in the sandbox here.
+
+    As root, first :func:`sweep` what earlier graders left."""
     import subprocess
 
     if os.geteuid() == 0:
         sweep()
     try:
-        argv = command(["-c", "pass"])
+        argv = command(["-c", _CHECK])
     except SandboxUnavailable:
         raise
     try:
@@ -481,4 +491,9 @@ def check() -> None:
         raise SandboxUnavailable(f"bwrap could not run: {exc}") from None
     if out.returncode != 0:
         err = out.stderr.decode("utf-8", "replace").strip()[-500:]
+        if err.startswith("fork:"):
+            raise SandboxUnavailable(
+                f"a sandboxed program cannot start its one child process ({err}): RLIMIT_NPROC counts all of "
+                "your user's processes on this kernel (Linux before 5.14 without user-namespace counts); "
+                "grade as root, or on Linux 5.14 or later")
         raise SandboxUnavailable(f"bwrap cannot create a sandbox here (exit {out.returncode}): {err}")
