@@ -65,7 +65,7 @@ __all__ = ["Limits", "SandboxUnavailable", "bwrap_path", "command", "preexec", "
            "cpu_seconds",
            "UNPRIVILEGED_UID", "NO_SANDBOX_WARNING"]
 
-#: The uid student code runs as when the grader is root (nobody).
+#: nobody. Kept for callers; boxes no longer run as it: each one gets a uid of its own (:func:`_next_uid`).
 UNPRIVILEGED_UID = 65534
 
 NO_SANDBOX_WARNING = ("adteach grade: WARNING: --no-sandbox: student code runs with the grader's rights "
@@ -95,6 +95,7 @@ _UID_BASE, _UID_COUNT = 1_900_000_000, 200_000_000
 _uid_lock = threading.Lock()
 _uid_next = [int.from_bytes(os.urandom(4), "little") % _UID_COUNT]
 _uids_given: set = set()
+_busy = [0.0, set()]    # when the uids of live processes were last read, and those uids
 
 
 def _uids_of(pid) -> set:
@@ -123,8 +124,12 @@ def _uids_in_use() -> set:
 
 
 def _next_uid() -> int:
+    import time
+
     with _uid_lock:
-        busy = _uids_in_use()
+        if time.monotonic() - _busy[0] > 1.0:   # one /proc scan a second at most, however many boxes start
+            _busy[:] = [time.monotonic(), _uids_in_use()]
+        busy = _busy[1]
         while True:
             uid = _UID_BASE + _uid_next[0] % _UID_COUNT
             _uid_next[0] += 1
