@@ -13,7 +13,11 @@
   from Moodle ("Download all submissions": ``<Full Name>_<participantid>_
   assignsubmission_file_<file>`` or, with "download submissions in folders",
   ``<Full Name>_<participantid>_assignsubmission_file/<file>``); the same names
-  are recognised in a folder where such a download was unpacked.
+  are recognised in a folder where such a download was unpacked. The student
+  chose only ``<file>``: names are read from the left (the first id is the LMS's),
+  and a name both LMS's patterns match is read as the LMS of ``--lms`` or of the
+  download's other names, or else skipped as ambiguous, so that no file name can
+  put a notebook under another student's id.
 
 Zip members are never extracted by name: each one is read (at most
 :data:`MAX_MEMBER_MB`, :data:`MAX_ARCHIVE_MB` in all) into a private temporary
