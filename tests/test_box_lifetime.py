@@ -185,6 +185,30 @@ def test_a_box_left_by_a_killed_grader_dies_when_the_next_grading_starts(tmp_pat
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="uids are switched only when the grader is root")
+def test_a_grader_ended_by_sigterm_ends_its_boxes(tmp_path):
+    """SIGTERM (as `timeout` sends) mid-batch: the grader kills its boxes before it exits."""
+    sleeper = notebook(extra=[NAME_AND_STAY + "time.sleep(10 ** 6)\n"])
+    (tmp_path / "sleeper.ipynb").write_text(json.dumps(sleeper))
+    grader = subprocess.Popen([sys.executable, "-m", "adteach", "grade", str(SOURCE), str(tmp_path / "sleeper.ipynb"),
+                               "--report", str(tmp_path / "r"), "--timeout", "3"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not _comm_alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _comm_alive(), "the sleeper never started"
+        grader.send_signal(signal.SIGTERM)
+        grader.wait(timeout=30)
+        assert _comm_alive() == []
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+        for pid in _comm_alive():
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uids are switched only when the grader is root")
 def test_a_uid_that_a_live_process_holds_is_never_handed_out():
     uid = sandbox._next_uid() + 1        # the next one in order
     child = subprocess.Popen([sys.executable, "-c", f"import os, time; os.setuid({uid}); time.sleep(60)"])

@@ -13,7 +13,8 @@
   ``--die-with-parent`` ends bwrap with the grader; as root, PID 1 runs as another
   uid, which the dying bwrap may not signal, so a box whose grader was killed
   (SIGKILL) lives until the next grading starts: :func:`sweep` (run by
-  :func:`check` and at exit) kills the PID 1 of every box whose bwrap is gone;
+  :func:`check`, at exit and, as root, on a SIGTERM nothing else handles) kills
+  the PID 1 of every box whose bwrap is gone and every process of this grader's uids;
 * ``--new-session`` (no terminal injection); no capabilities (see below) and, when
   bwrap runs unprivileged, ``--disable-userns``;
 * a filesystem made only of read-only binds: the system directories (``/usr``,
@@ -420,6 +421,19 @@ def sweep() -> int:
 atexit.register(sweep)
 
 
+def _end_boxes_on_sigterm() -> None:
+    """SIGTERM (``timeout``, ``kill``, a service manager) ends a Python program without its atexit
+    handlers: when nothing else handles it, make it kill this grader's boxes first, then exit."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def on_sigterm(signum, frame):
+        sweep()
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -481,6 +495,7 @@ def check() -> None:
 
     if os.geteuid() == 0:
         sweep()
+        _end_boxes_on_sigterm()
     try:
         argv = command(["-c", _CHECK])
     except SandboxUnavailable:
