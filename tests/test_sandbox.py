@@ -193,7 +193,7 @@ def test_forked_children_and_daemons_die_with_the_program():
                     time.sleep(600)     # holds fd {w} open while it lives
                 os._exit(0)
             print("parent exits")
-            """, pass_fds=(w,))
+            """, pass_fds=(w,), limits=sandbox.Limits(nproc=16))
         os.close(w)
         w = None
         assert rc == 0, err
@@ -217,3 +217,36 @@ def test_unprivileged_inside(tmp_path):
         """)
     assert rc == 0, err
     assert out.split() == ["0", "True"]
+
+
+def test_by_default_a_box_can_neither_fork_nor_start_a_thread():
+    """RLIMIT_NPROC 2 (PID 1 and one more): all its CPU time is in processes the judge reads."""
+    rc, out, err, _ = run_boxed("""
+        import os, threading
+        pid = os.fork()                 # the one process it may add (the worker under its waiter)
+        if pid == 0:
+            try:
+                os.fork()
+                print("forked", flush=True)
+            except OSError as exc:
+                print("fork refused", exc.errno, flush=True)
+            try:
+                threading.Thread(target=print).start()
+                print("thread", flush=True)
+            except RuntimeError:
+                print("thread refused", flush=True)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        print(os.environ["OPENBLAS_NUM_THREADS"], os.environ["OMP_NUM_THREADS"])
+        """)
+    assert rc == 0, err
+    assert out.split("\n")[:3] == ["fork refused 11", "thread refused", "1 1"], out
+
+
+def test_check_says_when_the_box_cannot_start_its_one_child(monkeypatch):
+    sandbox.check()   # here: PID 1 and one child
+    # a kernel that counts every process of the user against RLIMIT_NPROC looks like a program that needs
+    # one more process than the box allows
+    monkeypatch.setattr(sandbox, "_CHECK", "import os\nif os.fork()==0:\n os._exit(0)\n" + sandbox._CHECK)
+    with pytest.raises(sandbox.SandboxUnavailable, match="cannot start its one child process.*RLIMIT_NPROC"):
+        sandbox.check()

@@ -910,7 +910,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     roster_map = roster if isinstance(roster, dict) else (load_roster(roster) if roster else {})
     tmp = Path(tempfile.mkdtemp(prefix="adteach-inputs-"))
     try:
-        found = collect(submissions, source, tmp)
+        found = collect(submissions, source, tmp, lms=lms)
         order = [s.student for s in found.submissions]
         report = {
             "exercise": exercise.name,

@@ -13,7 +13,11 @@
   from Moodle ("Download all submissions": ``<Full Name>_<participantid>_
   assignsubmission_file_<file>`` or, with "download submissions in folders",
   ``<Full Name>_<participantid>_assignsubmission_file/<file>``); the same names
-  are recognised in a folder where such a download was unpacked.
+  are recognised in a folder where such a download was unpacked. The student
+  chose only ``<file>``: names are read from the left (the first id is the LMS's),
+  and a name both LMS's patterns match is read as the LMS of ``--lms`` or of the
+  download's other names, or else skipped as ambiguous, so that no file name can
+  put a notebook under another student's id.
 
 Zip members are never extracted by name: each one is read (at most
 :data:`MAX_MEMBER_MB`, :data:`MAX_ARCHIVE_MB` in all) into a private temporary
@@ -59,7 +63,13 @@ MAX_ARCHIVE_MB = 4096     # all members of one zip together
 MAX_MEMBERS = 50_000
 
 _CANVAS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>late|LATE)_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<file>.+)$")
-_MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[A-Za-z0-9]+)(?:_(?P<file>.+))?$")
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[A-Za-z0-9]+)(?:_(?P<file>.+))?$")
+# Both name groups are non-greedy: the LMS writes <name>_<id>_ first and the student controls only the
+# <file> part after it, so the id is the first one from the left. A name both patterns match (a Canvas
+# member whose file is called "x_2222_assignsubmission_file_a.ipynb", a Moodle one whose file is
+# "hw_1_2.ipynb") is read as the LMS the download comes from (--lms, or the other members of the same
+# download), or reported as ambiguous; never as the student the file name points at.
+LMS_KINDS = ("canvas", "moodle")
 _RESUBMITTED = re.compile(r"-\d+$")   # Canvas appends -1, -2 ... to re-submitted files
 
 
@@ -85,6 +95,8 @@ class Submission:
     match: str = "unknown"        # "match", "other" (another exercise's cells), "unknown"
     found_ids: tuple = ()         # graded grade_ids found in the notebook
     archive: bool = False         # read from a zip (``file`` is a private temporary copy)
+    lms_raw: str | None = None    # an LMS file name both patterns match, until the download's LMS is known
+    lms_nested: bool = False      # ... and it names a folder (the notebook's name is its own)
 
     def info(self) -> dict:
         """What the report keeps about where this submission came from."""
@@ -106,23 +118,48 @@ class Collection:
 
 # -- names --------------------------------------------------------------------------------------
 
-def parse_lms_name(name: str) -> dict | None:
+def parse_lms_name(name: str, lms: str | None = None) -> dict | None:
     """Student id, name and original file name from a Canvas or Moodle download's file name.
+
+    ``lms`` (``"canvas"`` or ``"moodle"``) is the LMS the download comes from, when known: a name
+    that both LMS's patterns match is then read as that one's. Unknown, such a name gives
+    ``{"origin": "ambiguous", "id": None, "candidates": [canvas reading, moodle reading]}``.
 
     >>> parse_lms_name("doejane_late_12345_67890_03_reverse_mode-1.ipynb")["id"]
     '12345'
     >>> parse_lms_name("Jane Doe_4821_assignsubmission_file_03_reverse_mode.ipynb")["origin"]
     'moodle'
+    >>> parse_lms_name("aaron_1111_5001_x_2222_assignsubmission_file_a.ipynb", "canvas")["id"]
+    '1111'
+    >>> parse_lms_name("aaron_1111_5001_x_2222_assignsubmission_file_a.ipynb")["origin"]
+    'ambiguous'
     """
+    if lms is not None and lms not in LMS_KINDS:
+        raise ValueError(f"parse_lms_name: unknown LMS {lms!r}; expected one of {', '.join(LMS_KINDS)}")
     m = _MOODLE.match(name)
+    c = _CANVAS.match(name)
+    moodle = canvas = None
     if m:
-        return {"origin": "moodle", "id": m["id"], "name": m["name"], "late": False,
-                "file": m["file"] or "", "plugin": m["plugin"]}
-    m = _CANVAS.match(name)
-    if m:
-        return {"origin": "canvas", "id": m["id"], "name": m["name"], "late": bool(m["late"]),
-                "file": m["file"]}
-    return None
+        moodle = {"origin": "moodle", "id": m["id"], "name": m["name"], "late": False,
+                  "file": m["file"] or "", "plugin": m["plugin"]}
+    if c:
+        canvas = {"origin": "canvas", "id": c["id"], "name": c["name"], "late": bool(c["late"]),
+                  "file": c["file"]}
+    if moodle and canvas:
+        if lms == "moodle":
+            return moodle
+        if lms == "canvas":
+            return canvas
+        return {"origin": "ambiguous", "id": None, "name": None, "late": False, "file": name,
+                "candidates": [canvas, moodle]}
+    return moodle or canvas
+
+
+def _ambiguity(lms: dict) -> str:
+    c, m = lms["candidates"]
+    return (f"the file name reads both as Canvas user {c['id']}'s ({c['name']!r}, file {c['file']!r}) and as "
+            f"Moodle participant {m['id']}'s ({m['name']!r}, file {m['file']!r}); not graded: give --lms "
+            "canvas or --lms moodle")
 
 
 def _notebook_stem(filename: str) -> str:
@@ -171,11 +208,30 @@ class _Names:
         return _notebook_stem(filename) == self.notebook
 
 
-def _from_file(path: Path, names: _Names, shown: str) -> Submission:
-    lms = parse_lms_name(path.name)
+def _lms_submission(lms: dict, raw: str, shown: str, file, notebook: str | None = None) -> Submission:
+    """The submission an LMS file name (``raw``, parsed as ``lms``) gives; ``notebook``: the file's own
+    name when ``raw`` names the folder it is in."""
+    if lms["origin"] == "ambiguous":
+        sub = Submission("", shown, file, "ambiguous", notebook=notebook or raw)
+        sub.lms_raw, sub.lms_nested = raw, notebook is not None
+        return sub
+    return Submission(lms["id"], shown, file, lms["origin"], lms["name"], lms["late"],
+                      notebook=notebook if notebook is not None else lms["file"])
+
+
+def _resolve(sub: Submission, kind: str) -> None:
+    """Read an ambiguous LMS file name as ``kind``'s."""
+    lms = parse_lms_name(sub.lms_raw, kind)
+    sub.student, sub.origin, sub.name, sub.late = lms["id"], lms["origin"], lms["name"], lms["late"]
+    if not sub.lms_nested:
+        sub.notebook = lms["file"]
+    sub.lms_raw = None
+
+
+def _from_file(path: Path, names: _Names, shown: str, hint: str | None = None) -> Submission:
+    lms = parse_lms_name(path.name, hint)
     if lms:
-        return Submission(lms["id"], shown, path, lms["origin"], lms["name"], lms["late"],
-                          notebook=lms["file"])
+        return _lms_submission(lms, path.name, shown, path)
     student = path.stem
     assignment = None
     if names.is_exercise_name(path.name):
@@ -190,7 +246,7 @@ def _from_file(path: Path, names: _Names, shown: str) -> Submission:
                       assignment=assignment, notebook=path.name)
 
 
-def _from_folder(root: Path, skipped: list) -> list[Submission]:
+def _from_folder(root: Path, skipped: list, hint: str | None = None) -> list[Submission]:
     out: list[Submission] = []
     for p in sorted(root.rglob("*.zip")):
         if not any(part.startswith(".") for part in p.relative_to(root).parts):
@@ -205,15 +261,14 @@ def _from_folder(root: Path, skipped: list) -> list[Submission]:
             skipped.append({"path": str(p), "student": None, "reason": what})
             continue
         shown = str(p)
-        first = parse_lms_name(rel[0]) if len(rel) > 1 else None
+        first = parse_lms_name(rel[0], "moodle") if len(rel) > 1 else None
         if len(rel) == 1:
-            lms = parse_lms_name(rel[0])
+            lms = parse_lms_name(rel[0], hint)
             if lms:
-                out.append(Submission(lms["id"], shown, p, lms["origin"], lms["name"], lms["late"],
-                                      notebook=lms["file"]))
+                out.append(_lms_submission(lms, rel[0], shown, p))
             else:
                 out.append(Submission(p.stem, shown, p, "folder", notebook=p.name))
-        elif first and first["origin"] == "moodle":
+        elif first and not first["file"]:   # Moodle's <Full Name>_<id>_assignsubmission_file/<file>
             out.append(Submission(first["id"], shown, p, "moodle", first["name"], notebook=p.name))
         elif len(rel) == 3:
             out.append(Submission(rel[0], shown, p, "nbgrader", assignment=rel[1], notebook=p.name))
@@ -234,7 +289,7 @@ def _member_name(info: zipfile.ZipInfo) -> tuple[str, str | None]:
                                f"{info.filename!r})")
 
 
-def _from_zip(path: Path, tmpdir: Path, skipped: list) -> list[Submission]:
+def _from_zip(path: Path, tmpdir: Path, skipped: list, hint: str | None = None) -> list[Submission]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -263,7 +318,9 @@ def _from_zip(path: Path, tmpdir: Path, skipped: list) -> list[Submission]:
             if not parts[-1].lower().endswith(".ipynb"):
                 skipped.append({"path": shown, "student": None, "reason": "not a notebook"})
                 continue
-            lms = parse_lms_name(parts[0])
+            lms = parse_lms_name(parts[0], hint if len(parts) == 1 else "moodle")
+            if lms is not None and len(parts) > 1 and lms["file"]:
+                lms = None    # only Moodle names a folder <Full Name>_<id>_assignsubmission_file
             if lms is None and len(parts) == 1:
                 sub = Submission(PurePosixPath(parts[0]).stem, shown, None, "file", notebook=parts[-1])
             elif lms is None:
@@ -271,9 +328,7 @@ def _from_zip(path: Path, tmpdir: Path, skipped: list) -> list[Submission]:
                                  "nbgrader" if len(parts) == 3 else "folder",
                                  assignment=parts[1] if len(parts) == 3 else None, notebook=parts[-1])
             else:
-                nbname = lms["file"] if len(parts) == 1 else parts[-1]
-                sub = Submission(lms["id"], shown, None, lms["origin"], lms["name"], lms["late"],
-                                 notebook=nbname)
+                sub = _lms_submission(lms, parts[0], shown, None, None if len(parts) == 1 else parts[-1])
             sub.archive = True
             if note:
                 sub.notes.append(note)
@@ -338,12 +393,19 @@ def _choose(group: list[Submission], names: _Names) -> tuple[Submission, list[tu
     return chosen, rest
 
 
-def collect(inputs: Iterable, source: str | os.PathLike, tmpdir: str | os.PathLike) -> Collection:
+def collect(inputs: Iterable, source: str | os.PathLike, tmpdir: str | os.PathLike,
+            lms: Iterable[str] = ()) -> Collection:
     """Find the submissions in ``inputs`` (files, folders, zips) for the exercise ``source``.
 
-    Zip members are copied into ``tmpdir`` (which the caller removes). Raises
-    :class:`InputError` for paths that do not exist and archives that cannot be opened.
+    Zip members are copied into ``tmpdir`` (which the caller removes). ``lms``: the LMS the
+    downloads come from (``--lms``; only one of ``canvas``/``moodle`` decides anything): a file
+    name that both LMS's patterns match is read as that LMS's; without it, as the LMS that the
+    other names of the same input (zip, folder) unambiguously are; otherwise it is skipped as
+    ambiguous. Raises :class:`InputError` for paths that do not exist and archives that cannot
+    be opened.
     """
+    kinds = {k for k in lms if k in LMS_KINDS}
+    hint = kinds.pop() if len(kinds) == 1 else None
     source = Path(source)
     tmpdir = Path(tmpdir)
     names = _Names(source)
@@ -358,17 +420,25 @@ def collect(inputs: Iterable, source: str | os.PathLike, tmpdir: str | os.PathLi
         if not p.exists():
             raise InputError(f"{item}: no such file or directory")
         if p.is_dir():
-            subs = _from_folder(p, skipped)
+            subs = _from_folder(p, skipped, hint)
             if not subs:
                 skipped.append({"path": str(p), "student": None, "reason": "folder holds no notebooks"})
-            found.extend(subs)
         elif p.suffix.lower() == ".zip" or (p.suffix.lower() != ".ipynb" and p.is_file() and not p.is_symlink()
                                                  and zipfile.is_zipfile(p)):
             zipdir = tmpdir / f"zip{len(list(tmpdir.iterdir())):03d}"
             zipdir.mkdir()
-            found.extend(_from_zip(p, zipdir, skipped))
+            subs = _from_zip(p, zipdir, skipped, hint)
         else:
-            found.append(_from_file(p, names, str(item)))
+            subs = [_from_file(p, names, str(item), hint)]
+        # names both LMS patterns match: read as the LMS this input's other LMS names all are
+        seen_kinds = {s.origin for s in subs if s.origin in LMS_KINDS}
+        for s in subs:
+            if s.origin == "ambiguous" and len(seen_kinds) == 1:
+                _resolve(s, next(iter(seen_kinds)))
+        found.extend(subs)
+    for s in [s for s in found if s.origin == "ambiguous"]:
+        found.remove(s)
+        skipped.append({"path": s.path, "student": None, "reason": _ambiguity(parse_lms_name(s.lms_raw))})
     seen_paths: set[str] = set()
     unique = []
     for s in found:   # the same file given twice (a folder and a file in it) is graded once
@@ -387,6 +457,14 @@ def collect(inputs: Iterable, source: str | os.PathLike, tmpdir: str | os.PathLi
     for student, group in groups.items():
         pick, rest = _choose(group, names)
         chosen.append(pick)
+        # one student's files all carry the name the LMS wrote: another name under the same id means a
+        # file name that was not the LMS's own (never skip a notebook for it in silence)
+        lms_names = sorted({s.name for s in group if s.origin in LMS_KINDS and s.name})
+        if len(lms_names) > 1:
+            pick.notes.append(f"notebooks under different names claim student id {student} ({', '.join(lms_names)}): "
+                              "check which one is theirs")
+            rest = [(s, why + f" (its name in the download is {s.name!r}, the graded one's {pick.name!r})"
+                     if s.name != pick.name else why) for s, why in rest]
         skipped.extend({"path": s.path, "student": student, "reason": why} for s, why in rest)
     return Collection(chosen, skipped)
 

@@ -454,7 +454,7 @@ class Session:
             except OSError:
                 pass
         try:
-            os.killpg(self.proc.pid, 9)
+            sandbox.kill(self.proc, self.pid)
         except (ProcessLookupError, PermissionError):
             pass
         try:

@@ -5,8 +5,16 @@
 * ``--unshare-all``: no network (only a loopback that nothing listens on), its own
   PID, IPC, UTS and cgroup namespaces, so it can neither see nor signal the grader,
   its siblings or anything else on the machine;
-* ``--die-with-parent`` and ``--as-pid-1``: the program is PID 1 of its namespace,
-  so when it dies (or its parent, the judge, dies) every process it forked dies too;
+* ``--as-pid-1``: the program is PID 1 of its namespace, so when it dies every
+  process of the box dies too. :func:`kill` ends a box by SIGKILL to PID 1 from
+  outside (through a pidfd opened when bwrap reported its pid, :func:`read_info`),
+  which neither a ptrace stop, a new session, a uid switch nor an ignored signal
+  changes, and returns once the kernel has removed every process of the box.
+  ``--die-with-parent`` ends bwrap with the grader; as root, PID 1 runs as another
+  uid, which the dying bwrap may not signal, so a box whose grader was killed
+  (SIGKILL) lives until the next grading starts: :func:`sweep` (run by
+  :func:`check`, at exit and, as root, on a SIGTERM nothing else handles) kills
+  the PID 1 of every box whose bwrap is gone and every process of this grader's uids;
 * ``--new-session`` (no terminal injection); no capabilities (see below) and, when
   bwrap runs unprivileged, ``--disable-userns``;
 * a filesystem made only of read-only binds: the system directories (``/usr``,
@@ -23,13 +31,18 @@ Limits (:class:`Limits`) are set with ``setrlimit`` before ``bwrap`` is exec'ed
 sandbox) and, inside, by a few lines of stdlib Python that run before the
 program (:data:`_TRAMPOLINE`): the process count (``RLIMIT_NPROC``, which must be
 set after the user namespace exists) and, when the grader runs as root, the
-switch to an unprivileged uid (root is exempt from ``RLIMIT_NPROC``; the switch
-also clears every capability). Nothing in the sandbox can raise a hard limit.
+switch to a uid of the box's own (root is exempt from ``RLIMIT_NPROC``; the switch
+also clears every capability): never one a live process has, never reused within
+a run, from a random start in a range nothing else uses (:func:`_next_uid`).
+Nothing in the sandbox can raise a hard limit.
 
-``RLIMIT_CPU`` is a per-process total. Per-test CPU budgets are enforced from
-outside by the judge, which reads the program's CPU time in ``/proc`` (see
-:func:`cpu_seconds`): a loaded machine slows a test down but never costs it its
-points, because CPU time, not wall time, is what is limited.
+``RLIMIT_NPROC`` is 2 by default: PID 1 (the student runner's waiter) and its
+worker; the program can start no other process and no thread (BLAS and OpenMP
+are told to use one thread). ``RLIMIT_CPU`` is a per-process total, and so is
+what ``/proc`` reports: with no third process, the CPU time of those two is all
+the box's. Per-test CPU budgets are enforced from outside by the judge, which
+reads it (see :func:`cpu_seconds`): a loaded machine slows a test down but never
+costs it its points, because CPU time, not wall time, is what is limited.
 
 Only Linux has bubblewrap. On macOS or Windows, grade inside a Linux container
 or VM (e.g. ``docker run --rm -it -v $PWD:/work debian`` with ``apt-get install
@@ -38,18 +51,22 @@ bubblewrap python3``); ``--no-sandbox`` grades without one and says so.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import resource
 import shutil
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Limits", "SandboxUnavailable", "bwrap_path", "command", "preexec", "read_info", "cpu_seconds",
+__all__ = ["Limits", "SandboxUnavailable", "bwrap_path", "command", "preexec", "read_info", "kill", "sweep",
+           "cpu_seconds",
            "UNPRIVILEGED_UID", "NO_SANDBOX_WARNING"]
 
-#: The uid student code runs as when the grader is root (nobody).
+#: nobody. Kept for callers; boxes no longer run as it: each one gets a uid of its own (:func:`_next_uid`).
 UNPRIVILEGED_UID = 65534
 
 NO_SANDBOX_WARNING = ("adteach grade: WARNING: --no-sandbox: student code runs with the grader's rights "
@@ -70,13 +87,56 @@ _TRAMPOLINE = (
     "os.execv(sys.argv[3],sys.argv[3:])\n"
 )
 
+# The uids boxes run as when the grader is root: one of its own per box, never reused within a run, from
+# a range no distribution or systemd hands out (systemd's "unused" 1879048192-2147352575), starting at a
+# random offset in every run, and never one that a live process already has (a box left by a grader that
+# was killed, another grader's box). RLIMIT_NPROC counts the processes of a uid: a shared uid would let
+# one box stop another from starting.
+_UID_BASE, _UID_COUNT = 1_900_000_000, 200_000_000
+_uid_lock = threading.Lock()
+_uid_next = [int.from_bytes(os.urandom(4), "little") % _UID_COUNT]
+_uids_given: set = set()
 
-_UID_BASE, _UID_COUNT = 62000, 2000
-_uid_counter = iter(range(1 << 62))
+
+def _uids_of(pid) -> set:
+    """The uids (real, effective, saved, filesystem) of process ``pid``; empty if it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return set()
+    start = data.find(b"\nUid:")
+    if start < 0:
+        return set()
+    return {int(u) for u in data[start + 5:data.find(b"\n", start + 1)].split()}
+
+
+def _processes():
+    return (int(e) for e in os.listdir("/proc") if e.isdigit())
+
+
+def _uids_in_use() -> set:
+    """Every uid of a process alive now."""
+    out: set = set()
+    for pid in _processes():
+        out |= _uids_of(pid)
+    return out
 
 
 def _next_uid() -> int:
-    return _UID_BASE + next(_uid_counter) % _UID_COUNT
+    with _uid_lock:
+        busy = _uids_in_use()     # one /proc scan per box: about 2 ms for 100 processes
+        while True:
+            uid = _UID_BASE + _uid_next[0] % _UID_COUNT
+            _uid_next[0] += 1
+            if uid not in busy and uid not in _uids_given:
+                _uids_given.add(uid)
+                return uid
+
+
+#: Set in every box: numerical libraries must not start threads (RLIMIT_NPROC allows none).
+_SINGLE_THREAD = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "GOTO_NUM_THREADS")}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -89,7 +149,11 @@ class Limits:
 
     cpu_seconds: int | None = 60        # RLIMIT_CPU of each process (soft = hard)
     memory_bytes: int | None = 2 << 30  # RLIMIT_AS
-    nproc: int | None = 64              # RLIMIT_NPROC, processes and threads
+    # RLIMIT_NPROC, processes and threads: 2 is PID 1 (the waiter) and the worker, so the program cannot
+    # fork or start a thread at all. Its CPU time is then the CPU time of those two processes, which
+    # the judge reads (a child's or a thread's would have a budget of its own); BLAS and OpenMP are
+    # told to use one thread (see _SINGLE_THREAD).
+    nproc: int | None = 2
     fsize_bytes: int | None = 64 << 20  # RLIMIT_FSIZE, the largest file it may write
     nofile: int | None = 256            # RLIMIT_NOFILE
     scratch_mb: int = 64                # size of the tmpfs at /tmp (cwd and HOME)
@@ -140,7 +204,7 @@ def command(program: list[str], *, python: str | None = None, limits: Limits = L
     if root:
         # --unshare-all minus the user namespace: in one, the program would still be uid 0 outside and so
         # exempt from RLIMIT_NPROC. It keeps only CAP_SETUID/SETGID, for the trampoline's switch to
-        # UNPRIVILEGED_UID, which clears them.
+        # the box's uid, which clears them.
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                  "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:  # unprivileged: bwrap makes a user namespace; forbid nested ones
@@ -167,7 +231,7 @@ def command(program: list[str], *, python: str | None = None, limits: Limits = L
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(16 << 20), "--perms", "1777", "--tmpfs", "/dev/shm",
              "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
-    for key, value in (env or {}).items():
+    for key, value in {**(env or {}), **_SINGLE_THREAD}.items():
         argv += ["--setenv", key, value]
     if info_fd is not None:
         argv += ["--info-fd", str(info_fd)]
@@ -196,7 +260,10 @@ def preexec(limits: Limits):
 
 
 def read_info(fd: int, timeout: float = 10.0) -> int | None:
-    """The host pid of the sandboxed program, from bwrap's ``--info-fd`` (closes ``fd``)."""
+    """The host pid of the sandboxed program (its PID 1), from bwrap's ``--info-fd`` (closes ``fd``).
+
+    The process is pinned at once by a pidfd (kept until :func:`kill`), so that killing it later
+    can never hit another process that got the same pid."""
     import select
 
     data = b""
@@ -216,7 +283,155 @@ def read_info(fd: int, timeout: float = 10.0) -> int | None:
         pid = json.loads(data.decode("ascii", "replace")).get("child-pid")
     except ValueError:
         return None
-    return pid if isinstance(pid, int) and pid > 0 else None
+    if not (isinstance(pid, int) and pid > 0):
+        return None
+    _pin(pid)
+    return pid
+
+
+_pinned: dict = {}     # host pid of a box's PID 1 -> its pidfd
+_pinned_lock = threading.Lock()
+
+
+def _ns_pid(pid: int) -> int | None:
+    """The pid of host process ``pid`` in its innermost PID namespace (1 for a box's PID 1)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _pin(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return
+    if _ns_pid(pid) != 1:       # not (or no longer) a box's PID 1: never signalled through this pin
+        os.close(fd)
+        return
+    with _pinned_lock:
+        old = _pinned.pop(pid, None)
+        _pinned[pid] = fd
+    if old is not None:
+        os.close(old)
+
+
+def kill(proc, pid: int | None, timeout: float = 10.0) -> None:
+    """End a box and everything in it: ``proc`` is bwrap's Popen, ``pid`` its PID 1's host pid.
+
+    SIGKILL to PID 1 (through the pidfd :func:`read_info` opened) makes the kernel kill every
+    process of its PID namespace; a ptrace stop, a new session, a changed uid or an ignored signal
+    change nothing. This waits until PID 1 is gone, which the kernel reports only once every other
+    process of the namespace is gone too. Unsandboxed programs (``pid`` not pinned): bwrap's or the
+    program's process group is killed, as before.
+    """
+    import select
+
+    with _pinned_lock:
+        fd = _pinned.pop(pid, None) if pid else None
+    if fd is not None:
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)   # readable once the process has exited
+            poller.poll(int(timeout * 1000))
+        finally:
+            os.close(fd)
+        try:
+            proc.wait(timeout=2.0)    # bwrap reaps its child and exits with it (no zombie left to init)
+            return
+        except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=timeout)
+    except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired: reported by the caller's own wait
+        pass
+
+
+def _ppid(pid) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        return int(stat[stat.rfind(b")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _comm(pid) -> bytes:
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as fh:
+            return fh.read().strip()
+    except OSError:
+        return b""
+
+
+def _orphaned_box(pid, uids) -> bool:
+    """A box's PID 1 (a process of the boxes' uid range that is PID 1 of its namespace) whose bwrap is gone.
+
+    The parent-death signal does not reach it then: the kernel checks that the dying bwrap may signal
+    a process of another uid, and it may not. A live grader's boxes always have their bwrap."""
+    if not any(_UID_BASE <= u < _UID_BASE + _UID_COUNT for u in uids) or _ns_pid(pid) != 1:
+        return False
+    parent = _ppid(pid)
+    return parent is not None and _comm(parent) != b"bwrap"
+
+
+def sweep() -> int:
+    """SIGKILL what is left of boxes; how many processes were signalled.
+
+    Left: any process that runs as one of the uids this grader handed out (nothing should be left
+    once each box was :func:`kill`-ed; this runs at exit), and the PID 1 of any box, of this grader
+    or an earlier one, whose bwrap is gone (a grader killed with SIGKILL leaves its boxes running;
+    killing their PID 1 kills all of each one). Runs when a grading starts (:func:`check`) and at exit.
+    Boxes of another grader that is running are never touched."""
+    with _uid_lock:
+        ours = set(_uids_given)
+    killed = 0
+    for pid in _processes():
+        uids = _uids_of(pid)
+        if not (ours & uids or _orphaned_box(pid, uids)):
+            continue
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            continue
+        try:
+            uids = _uids_of(pid)        # still that process (the pidfd pins it): never a reused pid
+            if ours & uids or _orphaned_box(pid, uids):
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+                killed += 1
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return killed
+
+
+atexit.register(sweep)
+
+
+def _end_boxes_on_sigterm() -> None:
+    """SIGTERM (``timeout``, ``kill``, a service manager) ends a Python program without its atexit
+    handlers: when nothing else handles it, make it kill this grader's boxes first, then exit."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def on_sigterm(signum, frame):
+        sweep()
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -264,12 +479,25 @@ def exit_reason(returncode: int | None, limits: Limits | None = None, *, killed:
     return f"exited with status {returncode}"
 
 
+# the student runner's shape: PID 1 and one child, the most RLIMIT_NPROC allows
+_CHECK = ("import os,sys\n"
+          "try:\n pid=os.fork()\n"
+          "except OSError as exc:\n sys.exit('fork: '+str(exc))\n"
+          "if pid==0:os._exit(0)\n"
+          "os.waitpid(pid,0)\n")
+
+
 def check() -> None:
-    """Raise SandboxUnavailable unless a trivial program runs in the sandbox here."""
+    """Raise SandboxUnavailable unless a program that forks once runs in the sandbox here.
+
+    As root, first :func:`sweep` what earlier graders left."""
     import subprocess
 
+    if os.geteuid() == 0:
+        sweep()
+        _end_boxes_on_sigterm()
     try:
-        argv = command(["-c", "pass"])
+        argv = command(["-c", _CHECK])
     except SandboxUnavailable:
         raise
     try:
@@ -278,4 +506,9 @@ def check() -> None:
         raise SandboxUnavailable(f"bwrap could not run: {exc}") from None
     if out.returncode != 0:
         err = out.stderr.decode("utf-8", "replace").strip()[-500:]
+        if err.startswith("fork:"):
+            raise SandboxUnavailable(
+                f"a sandboxed program cannot start its one child process ({err}): RLIMIT_NPROC counts all of "
+                "your user's processes on this kernel (Linux before 5.14 without user-namespace counts); "
+                "grade as root, or on Linux 5.14 or later")
         raise SandboxUnavailable(f"bwrap cannot create a sandbox here (exit {out.returncode}): {err}")
