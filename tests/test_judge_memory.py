@@ -23,7 +23,6 @@ SOURCE = DATA / "square.ipynb"
 
 pytestmark = [
     pytest.mark.skipif(sandbox.bwrap_path() is None, reason="needs bubblewrap (apt-get install bubblewrap)"),
-    pytest.mark.skipif(not hasattr(wire, "_check_frame"), reason="wire.read_frame does not call framecheck yet"),
 ]
 
 TOY = {
