@@ -8,12 +8,14 @@ environment of its own (nbgrader 0.9.6 + this adteach) under
 students submit (alternately the full solution and the released stub); both
 graders grade all of them one at a time (--jobs 1: nbgrader autograde is
 sequential) and the script prints seconds per submission and the ratio.
-Target (issue 7): adteach at least 5x faster.
+Target (issues 7 and 10): adteach, sandbox on, at least 5x faster.
 
 It then times the same submissions through the API three ways, to show what the
 judge (issue 10) and the sandbox cost: the judge with bubblewrap (the default),
-the judge without the sandbox, and the earlier runner that computed the verdict in
-the student's own process (``engine="inprocess"``, kept for this comparison only).
+the judge without the sandbox (``--no-sandbox``), and a bare in-process execution
+written here (:func:`exec_in_process`: the submission's cells and the source's
+test cells exec'ed in one namespace of this process, as a student's self-check
+does; no isolation, no limits, the verdict is whatever the code left behind).
 
     python bench/bench_grade.py --students 2 [--no-nbgrader]
 """
@@ -41,6 +43,32 @@ def nbgrader_env() -> Path:
         subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "nbgrader==0.9.6", str(ROOT)],
                        check=True)
     return bin_dir
+
+
+def exec_in_process(source: Path, submission: Path) -> float:
+    """The baseline: run the submission in this process, its test cells replaced by the source's."""
+    import contextlib
+    import io
+    import json
+
+    def gid(cell):
+        return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+    meta = lambda c: c.get("metadata", {}).get("nbgrader", {})  # noqa: E731
+    tests = {gid(c): c for c in json.loads(source.read_text())["cells"]
+             if meta(c).get("grade") and not meta(c).get("solution")}
+    ns, score = {"__name__": "__main__"}, 0.0
+    for cell in json.loads(submission.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        cell = tests.get(gid(cell), cell)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(compile("".join(cell["source"]), "<cell>", "exec"), ns)
+        except Exception:  # noqa: BLE001 - a failing test or a stub
+            continue
+        score += meta(cell).get("points", 0) if gid(cell) in tests else 0
+    return score
 
 
 def main():
@@ -86,13 +114,19 @@ def main():
     t_adteach = time.perf_counter() - t0
 
     from adteach.grading import grade
-    api = {}
-    for label, kw in (("judge + sandbox", {}), ("judge, no sandbox", {"sandboxed": False}),
-                      ("earlier in-process runner, no sandbox", {"sandboxed": False, "engine": "inprocess"})):
+    api, points = {}, {}
+    for label, kw in (("judge + sandbox", {}), ("judge, no sandbox", {"sandboxed": False})):
         t0 = time.perf_counter()
+        points[label] = 0.0
         for name, paths in subs.items():
-            grade(ROOT / "exercises" / "source" / f"{name}.ipynb", paths, None, jobs=1, **kw)
+            report = grade(ROOT / "exercises" / "source" / f"{name}.ipynb", paths, None, jobs=1, **kw)
+            points[label] += sum(r["score"] for r in report["submissions"].values())
         api[label] = time.perf_counter() - t0
+    label = "in-process exec, no isolation"
+    t0 = time.perf_counter()
+    points[label] = sum(exec_in_process(ROOT / "exercises" / "source" / f"{name}.ipynb", path)
+                        for name, paths in subs.items() for path in paths)
+    api[label] = time.perf_counter() - t0
     shutil.rmtree(work, ignore_errors=True)
 
     print(f"{total} submissions ({len(subs)} exercises x {n} students, half solutions, half stubs), one at a time:")
@@ -102,10 +136,11 @@ def main():
               f"{t_nbgrader / t_adteach:4.1f}x faster (target >= 5x)")
     else:
         print(f"  adteach grade        {t_adteach / total:6.2f} s per submission")
-    base = api["earlier in-process runner, no sandbox"]
+    base = api["in-process exec, no isolation"]
     print("  through the API (same run):")
     for label, t in api.items():
-        print(f"    {label:40s} {t / total:6.2f} s per submission  ({t / base:4.2f}x the earlier runner)")
+        print(f"    {label:32s} {t / total:6.2f} s per submission  ({t / base:4.2f}x the in-process exec)"
+              f"  {points[label]:g} points in all")
     print(f"  the sandbox adds {(api['judge + sandbox'] - api['judge, no sandbox']) / total:+.2f} s per submission, "
           f"the judge/student split {(api['judge, no sandbox'] - base) / total:+.2f} s")
     print(f"  adteach grade --jobs 2 would divide its wall time by up to 2 on this machine "

@@ -531,3 +531,45 @@ def test_wire_keeps_every_array_shape():
     for got, sent in zip(back[1:], values[1:]):
         assert type(got) is np.ndarray and got.shape == sent.shape and got.dtype == sent.dtype
         assert np.array_equal(got, sent)
+
+
+PLANT = ("import builtins, os, sys\n"
+         "builtins.PLANTED = True\n"
+         "sys.modules['planted_by_another'] = sys\n"
+         "for d in ('/tmp', os.path.expanduser('~'), os.getcwd()):\n"
+         "    open(os.path.join(d, 'planted.txt'), 'w').write('x')\n")
+SEE_PLANTED = ("import builtins, os, sys\n"
+               "LEAKED = (hasattr(builtins, 'PLANTED') or 'planted_by_another' in sys.modules\n"
+               "          or any(os.path.exists(os.path.join(d, 'planted.txt'))\n"
+               "                 for d in ('/tmp', os.path.expanduser('~'), os.getcwd())))\n")
+
+
+def _student_processes():
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if b"_student.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    out.append(pid)
+            except OSError:
+                pass
+    return out
+
+
+def test_spare_student_processes_serve_one_submission_each(tmp_path):
+    """The next submission's student process is started while one is graded: it is fresh (the first
+    submission's builtins, modules and files are not in it: the oracle's square is right only if they
+    were), serves one submission only, and no student process is left when the batch returns."""
+    plant = tmp_path / "plant.ipynb"
+    plant.write_bytes(_submission(GOOD, extra=[(None, PLANT)]))
+    paths = [plant]
+    for k in range(2):
+        p = tmp_path / f"oracle{k}.ipynb"
+        p.write_bytes(_submission({**GOOD, "square": "def square(x):\n    return x * x if LEAKED else x"},
+                                  extra=[(None, SEE_PLANTED)]))
+        paths.append(p)
+    before = _student_processes()
+    report = grade(SOURCE, paths, tmp_path / "report", jobs=1, timeout=TIMEOUT, memory_mb=MEMORY_MB)
+    scores = {k: r["score"] for k, r in report["submissions"].items()}
+    assert scores == {"plant": 4.0, "oracle0": 3.0, "oracle1": 3.0}, report["submissions"]
+    assert _student_processes() == before

@@ -32,6 +32,7 @@ judge's CPU time plus the student process's.
 from __future__ import annotations
 
 import builtins
+import collections
 import os
 import select
 import subprocess
@@ -242,7 +243,7 @@ class Session:
         self._closed = False
         self._begin(max(60.0, settings.timeout))
         try:
-            self.end.request("hello")
+            self.end.request("hello", imports=list(exercise.imports))
             self.worker = _child_of(self.pid)
         except StudentGone:
             raise RuntimeError("the student process did not start" + self._stderr_tail()) from None
@@ -297,7 +298,7 @@ class Session:
             raise PermissionError(f"{op} of {type(obj).__name__} objects is not available")
         raise PermissionError(op)
 
-    def _snapshot(self, obj, name, limit=512):
+    def _snapshot(self, obj, name, limit=2048):
         """For a getattr that read a plain instance attribute: attribute snapshots of ``obj`` and
         of the judge objects it reaches (breadth first, at most ``limit`` not sent yet), so that
         a student walking a graph of the test's nodes needs one request per ``limit`` nodes.
@@ -305,18 +306,35 @@ class Session:
         if not self._plain(obj) or name not in vars(obj) or hasattr(type(obj), name):
             return None
         sent = self.end.sent
-        out, queue = [], [obj]
+        out, queue = [], collections.deque([obj])
+        plain: dict = {}       # type -> whether its instances are plain (one answer per type and call)
+        shadowed: dict = {}    # (type, name) -> whether the class defines that name
+
+        def is_plain(x):
+            t = type(x)
+            p = plain.get(t)
+            if p is None:
+                p = plain[t] = self._plain(x)
+            return p and hasattr(x, "__dict__")
         while queue and len(out) < limit:
-            o = queue.pop(0)
+            o = queue.popleft()
             if id(o) in sent:
                 continue
             sent.add(id(o))
-            attrs = {k: v for k, v in vars(o).items()
-                     if type(k) is str and not k.startswith("_") and not hasattr(type(o), k)}
+            t = type(o)
+            attrs = {}
+            for k, v in vars(o).items():
+                if type(k) is not str or k.startswith("_") or not k.isidentifier():
+                    continue
+                s = shadowed.get((t, k))
+                if s is None:
+                    s = shadowed[(t, k)] = hasattr(t, k)
+                if not s:
+                    attrs[k] = v
             out.append((o, attrs))
             for v in attrs.values():
                 for x in (v if type(v) in (tuple, list) else (v,)):
-                    if id(x) not in sent and self._plain(x):
+                    if id(x) not in sent and is_plain(x):
                         queue.append(x)
         return out
 

@@ -563,6 +563,7 @@ class Endpoint:
         self.caching = False             # the student side caches attribute snapshots (see get_attr)
         self.snapshot = None             # the judge side: obj -> snapshots to send with a getattr reply
         self.pending: list = []          # requests that need no reply, sent with the next message
+        self.sets: dict | None = None    # (rid, name) -> value: the pending sets of plain objects
         self.sent: set = set()           # the judge side: ids of objects whose snapshot the student holds
 
     def _read(self):
@@ -574,25 +575,40 @@ class Endpoint:
     # -- attributes, with the student side's cache -----------------------------------------------
     def get_attr(self, proxy, name):
         """``proxy.name``. The student side keeps the snapshots the judge sends with a reply, valid
-        until the next message from the judge (which may have run code that changed them)."""
+        until the next message from the judge (which may have run code that changed them). A
+        snapshot's attributes are decoded when first read."""
         rid = object.__getattribute__(proxy, "_w_rid")
         if self.caching:
             entry = self.cache.get(rid)
-            if entry is not None and entry[0] == self.epoch and name in entry[1]:
-                return entry[1][name]
+            if entry is not None and entry[0] == self.epoch:
+                done = entry[2]
+                if name in done:
+                    return done[name]
+                raw = entry[1]
+                if name in raw:
+                    value = done[name] = decode(raw.pop(name), self.refs)
+                    return value
         return self.request("getattr", obj=proxy, name=name)
 
     def set_attr(self, proxy, name, value):
         if self.caching:  # no reply needed: the judge is waiting and handles requests in order
-            msg = {"q": "setattr", "nr": True, "name": name, "obj": encode(proxy, self.refs),
-                   "value": encode(value, self.refs)}
-            self.pending.append(msg)
-            if len(self.pending) >= 4096:
-                self.flush()
             rid = object.__getattribute__(proxy, "_w_rid")
             entry = self.cache.get(rid)
             if entry is not None and entry[0] == self.epoch:
-                entry[1][name] = value
+                # a plain object (it has a snapshot: setting its attributes runs no code): the sets
+                # are gathered in one "sets" message, only the last value of each attribute
+                if self.sets is None:
+                    self.sets = {}
+                    self.pending.append({"q": "sets", "nr": True, "v": self.sets})
+                self.sets[(rid, name)] = encode(value, self.refs)
+                entry[2][name] = value
+                entry[1].pop(name, None)
+            else:  # may run code on the judge's side: later sets stay after it
+                self.sets = None
+                self.pending.append({"q": "setattr", "nr": True, "name": name, "obj": encode(proxy, self.refs),
+                                     "value": encode(value, self.refs)})
+            if len(self.pending) >= 4096 or (self.sets is not None and len(self.sets) >= 65536):
+                self.flush()
             return None
         return self.request("setattr", obj=proxy, name=name, value=value)
 
@@ -600,14 +616,15 @@ class Endpoint:
     def _send(self, msg):
         if self.snapshot is not None and msg.get("pure") is not True:
             self.sent.clear()   # the judge may have run code: what the student cached is stale
-        if self.pending:
-            batch, self.pending = self.pending, []
-            write_frame(self.wfd, {"q": "batch", "m": batch})
+        self.flush()
         write_frame(self.wfd, msg)
 
     def flush(self):
         if self.pending:
-            batch, self.pending = self.pending, []
+            batch, self.pending, self.sets = self.pending, [], None
+            for m in batch:
+                if m["q"] == "sets":
+                    m["v"] = [[rid, name, v] for (rid, name), v in m["v"].items()]
             write_frame(self.wfd, {"q": "batch", "m": batch})
 
     def request(self, op, *, arrays=None, leaves=None, **fields):
@@ -642,8 +659,11 @@ class Endpoint:
                 if "wb" in msg:
                     self._write_back(msg["wb"], arrays)
                 if "snap" in msg and self.caching:
-                    for rid, attrs in _list(msg["snap"]):
-                        self.cache[rid] = (self.epoch, decode(attrs, self.refs))
+                    for entry in _list(msg["snap"]):
+                        if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not int \
+                                or type(entry[1]) is not dict:
+                            raise ProtocolError("malformed snapshot")
+                        self.cache[entry[0]] = (self.epoch, entry[1], {})
                 return value
             if kind == "err" and set(msg) == {"r", "i", "e"}:
                 raise exception_from(msg["e"], self.local_exceptions)
@@ -674,7 +694,10 @@ class Endpoint:
             for m in msg["m"]:
                 if type(m) is not dict or m.get("nr") is not True or m.get("q") == "batch":
                     raise ProtocolError("malformed batch")
-                self.handle(m)
+                if m.get("q") == "sets":
+                    self._sets(m)
+                else:
+                    self.handle(m)
             return
         self.depth += 1
         try:
@@ -700,6 +723,25 @@ class Endpoint:
 
     def where(self, exc):
         return None
+
+    def _sets(self, msg):
+        """Attribute sets of this side's objects, gathered by the other side (no reply)."""
+        if set(msg) != {"q", "nr", "v"} or type(msg["v"]) is not list:
+            raise ProtocolError("malformed sets")
+        refs, policy = self.refs, self.policy
+        for entry in msg["v"]:
+            if type(entry) is not list or len(entry) != 3 or type(entry[1]) is not str \
+                    or not entry[1].isidentifier():
+                raise ProtocolError("malformed set")
+            obj = refs.own(entry[0])
+            name = entry[1]
+            value = decode(entry[2], refs)
+            try:
+                if policy is not None:
+                    policy("setattr", obj, name)
+                setattr(obj, name, value)
+            except Exception:  # noqa: BLE001 - as a refused setattr without reply: nothing to answer
+                pass
 
     def _answer(self, op, msg):
         if op in self.handlers:
@@ -728,7 +770,9 @@ class Endpoint:
                 if snap is not None:   # a plain instance attribute: reading it ran no code
                     reply = {"r": "ok", "v": encode(result, self.refs), "pure": True}
                     if snap:
-                        reply["snap"] = [[self.refs.ref(o)["$r"], encode(attrs, self.refs)] for o, attrs in snap]
+                        refs = self.refs
+                        reply["snap"] = [[refs.ref(o)["$r"], {k: encode(v, refs) for k, v in attrs.items()}]
+                                         for o, attrs in snap]
                     return reply
         elif op == "setattr":
             setattr(obj, name, decode(msg.get("value"), self.refs))
