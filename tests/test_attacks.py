@@ -483,6 +483,10 @@ def test_forged_frames_are_flagged_as_protocol_violations(attacked):
 def test_secrets_are_out_of_reach(attacked):
     """The oracle notebook's square is right only when one of its reads found a secret."""
     assert _result(attacked, "read_secrets")["tests"][0]["status"] == "fail"
+    # its read of every descriptor blocked on the judge's request pipe: a deadlock, ended at once
+    errors = _result(attacked, "read_secrets")["cell_errors"]
+    assert [(e["status"], "waiting to read the grader's request channel" in e["message"]) for e in errors] \
+        == [("crash", True)], errors
     assert _result(attacked, "read_from_caller")["tests"][0]["status"] == "fail"
 
 

@@ -383,9 +383,12 @@ class Session:
         """Called before every read of the channel: wait for data, or give up on the student process."""
         poller = select.poll()
         poller.register(self.end.rfd, select.POLLIN)
+        blocked = 0      # consecutive checks that found the student reading our request channel
+        idle = 0         # poll timeouts since data last came
         while True:
             if poller.poll(100):
                 return
+            idle += 1
             now = time.monotonic()
             used = self.student_cpu() - self._cpu_start
             if used > self.cpu_limit:
@@ -396,6 +399,27 @@ class Session:
                 raise StudentGone("timeout", f"timed out after {self.wall_limit:g} s (wall clock)")
             if self.proc.poll() is not None and not poller.poll(0):
                 raise self._crashed()
+            if idle % 5 == 0:  # every 0.5 s without data: a deadlock?
+                blocked = blocked + 1 if self._reading_our_requests() else 0
+                if blocked >= 2:
+                    self.kill()
+                    raise StudentGone("crash", "the process running this cell stopped answering: it was "
+                                               "waiting to read the grader's request channel itself")
+
+    def _reading_our_requests(self) -> bool:
+        """Whether the student's main thread is blocked reading the channel the judge writes to (the
+        judge waits for its answer meanwhile: neither side would ever go on)."""
+        if not self.worker or _READ_SYSCALLS is None:
+            return False
+        try:
+            with open(f"/proc/{self.worker}/syscall", "rb") as fh:
+                fields = fh.read(512).split()
+            if len(fields) < 2 or int(fields[0]) not in _READ_SYSCALLS:
+                return False
+            target = os.readlink(f"/proc/{self.worker}/fd/{int(fields[1], 16)}")
+            return target == f"pipe:[{os.fstat(self.end.wfd).st_ino}]"
+        except (OSError, ValueError):
+            return False
 
     def _crashed(self) -> StudentGone:
         try:
@@ -479,6 +503,10 @@ class Session:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+
+
+# read, pread64, readv, preadv, preadv2 (what /proc/<pid>/syscall shows a blocked read as)
+_READ_SYSCALLS = {"x86_64": {0, 17, 19, 295, 327}, "aarch64": {63, 65, 67, 69, 286}}.get(os.uname().machine)
 
 
 def _child_of(pid):
