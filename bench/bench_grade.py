@@ -36,12 +36,16 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "adteac
 
 
 def nbgrader_env() -> Path:
+    import fcntl
     bin_dir = CACHE / "bin"
-    if not (bin_dir / "nbgrader").exists():
-        print(f"building nbgrader's environment in {CACHE} (first run only) ...", flush=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(CACHE)
-        subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "nbgrader==0.9.6", str(ROOT)],
-                       check=True)
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    with open(CACHE.parent / "nbgrader-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # tests/test_exercises.py builds and uses the same environment
+        if not (bin_dir / "nbgrader").exists():
+            print(f"building nbgrader's environment in {CACHE} (first run only) ...", flush=True)
+            venv.EnvBuilder(with_pip=True, clear=True).create(CACHE)
+            subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "nbgrader==0.9.6", str(ROOT)],
+                           check=True)
     return bin_dir
 
 
@@ -77,6 +81,7 @@ def main():
     bin_dir = nbgrader_env() if with_nbgrader else Path("/nonexistent")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "VIRTUAL_ENV"))}
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    env["PYTHONPATH"] = str(ROOT)  # nbgrader's kernels grade with this checkout's adteach, as adteach does
     work = Path(tempfile.mkdtemp(prefix="adteach-bench-grade-"))
     env["JUPYTER_CONFIG_DIR"] = str(work / "jupyter-config")
     course = work / "course"

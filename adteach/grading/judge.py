@@ -162,6 +162,13 @@ class _JudgeEnd(wire.Endpoint):
         return _record(prim, tuple(leaves), [leaf.value for leaf in leaves], {"_v": value})
 
 
+def _weight(v) -> int:
+    """Roughly how many numbers encoding ``v`` (an attribute value in a snapshot) sends."""
+    if type(v) in (tuple, list, dict):
+        return len(v) + sum(np.size(x) for x in (v.values() if type(v) is dict else v) if type(x) is np.ndarray)
+    return v.size if type(v) is np.ndarray else 1
+
+
 def _has_var(obj, Var, depth=0):
     if type(obj) is Var:
         return True
@@ -316,11 +323,11 @@ class Session:
             if p is None:
                 p = plain[t] = self._plain(x)
             return p and hasattr(x, "__dict__")
+        budget = 1 << 20  # array elements and list entries in one snapshot (well below wire.MAX_FRAME)
         while queue and len(out) < limit:
             o = queue.popleft()
             if id(o) in sent:
                 continue
-            sent.add(id(o))
             t = type(o)
             attrs = {}
             for k, v in vars(o).items():
@@ -331,6 +338,10 @@ class Session:
                     s = shadowed[(t, k)] = hasattr(t, k)
                 if not s:
                     attrs[k] = v
+                    budget -= _weight(v)
+            if budget < 0 and out:   # the rest is asked for when read
+                break
+            sent.add(id(o))
             out.append((o, attrs))
             for v in attrs.values():
                 for x in (v if type(v) in (tuple, list) else (v,)):
