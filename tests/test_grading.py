@@ -545,14 +545,23 @@ SEE_PLANTED = ("import builtins, os, sys\n"
 
 
 def _student_processes():
-    out = []
+    """This test process's descendants that run the student process (other sessions may grade too)."""
+    parent, cmd = {}, {}
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
-                if b"_student.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    out.append(pid)
+                stat = Path(f"/proc/{pid}/stat").read_bytes()
+                cmd[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
-                pass
+                continue
+            parent[int(pid)] = int(stat[stat.rfind(b")") + 2:].split()[1])
+    out = []
+    for pid, line in cmd.items():
+        p = pid
+        while p in parent and p != os.getpid():
+            p = parent[p]
+        if p == os.getpid() and b"_student.py" in line:
+            out.append(pid)
     return out
 
 

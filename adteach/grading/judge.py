@@ -162,13 +162,6 @@ class _JudgeEnd(wire.Endpoint):
         return _record(prim, tuple(leaves), [leaf.value for leaf in leaves], {"_v": value})
 
 
-def _weight(v) -> int:
-    """Roughly how many numbers encoding ``v`` (an attribute value in a snapshot) sends."""
-    if type(v) in (tuple, list, dict):
-        return len(v) + sum(np.size(x) for x in (v.values() if type(v) is dict else v) if type(x) is np.ndarray)
-    return v.size if type(v) is np.ndarray else 1
-
-
 def _has_var(obj, Var, depth=0):
     if type(obj) is Var:
         return True
@@ -315,38 +308,48 @@ class Session:
         sent = self.end.sent
         out, queue = [], collections.deque([obj])
         plain: dict = {}       # type -> whether its instances are plain (one answer per type and call)
-        shadowed: dict = {}    # (type, name) -> whether the class defines that name
-
-        def is_plain(x):
-            t = type(x)
-            p = plain.get(t)
-            if p is None:
-                p = plain[t] = self._plain(x)
-            return p and hasattr(x, "__dict__")
-        budget = 1 << 20  # array elements and list entries in one snapshot (well below wire.MAX_FRAME)
+        allowed: dict = {}     # (type, its instance's keys) -> the keys sent (public, not shadowed by the class)
+        budget = 1 << 20       # array elements and list entries in one snapshot (well below wire.MAX_FRAME)
         while queue and len(out) < limit:
             o = queue.popleft()
             if id(o) in sent:
                 continue
             t = type(o)
-            attrs = {}
-            for k, v in vars(o).items():
-                if type(k) is not str or k.startswith("_") or not k.isidentifier():
-                    continue
-                s = shadowed.get((t, k))
-                if s is None:
-                    s = shadowed[(t, k)] = hasattr(t, k)
-                if not s:
-                    attrs[k] = v
-                    budget -= _weight(v)
+            d = vars(o)
+            shape = (t, tuple(d))
+            keys = allowed.get(shape)
+            if keys is None:
+                keys = allowed[shape] = [k for k in shape[1] if type(k) is str and not k.startswith("_")
+                                         and k.isidentifier() and not hasattr(t, k)]
+            attrs = {k: d[k] for k in keys}
+            for v in attrs.values():
+                tv = type(v)
+                if tv is tuple or tv is list:
+                    budget -= len(v)
+                    for x in v:
+                        tx = type(x)
+                        if tx is np.ndarray:
+                            budget -= x.size
+                        elif tx is not float and id(x) not in sent:
+                            p = plain.get(tx)
+                            if p is None:
+                                p = plain[tx] = self._plain(x)
+                            if p:
+                                queue.append(x)
+                elif tv is np.ndarray:
+                    budget -= v.size
+                elif tv is not float and tv is not str and v is not None and id(v) not in sent:
+                    p = plain.get(tv)
+                    if p is None:
+                        p = plain[tv] = self._plain(v)
+                    if p:
+                        queue.append(v)
+                else:
+                    budget -= 1
             if budget < 0 and out:   # the rest is asked for when read
                 break
             sent.add(id(o))
             out.append((o, attrs))
-            for v in attrs.values():
-                for x in (v if type(v) in (tuple, list) else (v,)):
-                    if id(x) not in sent and is_plain(x):
-                        queue.append(x)
         return out
 
     def _plain(self, obj) -> bool:

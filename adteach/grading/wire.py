@@ -94,6 +94,7 @@ class Refs:
         self.objects: dict[int, object] = {}
         self.ids: dict[int, int] = {}
         self.proxies: dict[int, object] = {}
+        self.names: dict = {}             # type -> the class name its handles carry
         self.make_proxy = proxy_factory
 
     def ref(self, obj) -> dict:
@@ -103,9 +104,13 @@ class Refs:
             rid = len(self.objects) + 1
             self.objects[rid] = obj
             self.ids[key] = rid
-        name = getattr(type(obj), "__name__", "object")
-        if not isinstance(name, str) or not _NAME.match(name):
-            name = "object"
+        t = type(obj)
+        name = self.names.get(t)
+        if name is None:
+            name = getattr(t, "__name__", "object")
+            if not isinstance(name, str) or not _NAME.match(name):
+                name = "object"
+            self.names[t] = name
         return {"$r": rid, "$s": self.side, "$c": name}
 
     def own(self, rid):
@@ -144,12 +149,33 @@ def encode(value, refs: Refs, *, arrays=None, leaves=None, _depth=0, _stack=None
         return {"$t": "sc", "dtype": "<f8", "v": _float_out(float(value))}
     proxy_rid = getattr(t, "_wire_rid_of", None)
     if proxy_rid is not None:            # our proxy of the other side's object: send its handle back
+        if len(_PROXY_TYPES) < 4096:
+            _PROXY_TYPES.add(t)
         rid, side, name = proxy_rid(value)
         return {"$r": rid, "$s": side, "$c": name}
     if _depth > MAX_DEPTH:
         return refs.ref(value)
     if t is complex:
         return {"$t": "c", "re": _float_out(value.real), "im": _float_out(value.imag)}
+    if t in _REF_TYPES:                 # a type seen before that always becomes a handle
+        return refs.ref(value)
+    if t is tuple or t is list:         # the common case first: numbers, strings and handles
+        out = []
+        for v in value:
+            tv = type(v)
+            if tv is float:
+                out.append(_float_out(v))
+            elif tv is str or tv is bool or v is None or (tv is int and -(1 << 62) < v < (1 << 62)):
+                out.append(v)
+            elif tv in _REF_TYPES:
+                out.append(refs.ref(v))
+            elif tv in _PROXY_TYPES:
+                rid, side, name = tv._wire_rid_of(v)
+                out.append({"$r": rid, "$s": side, "$c": name})
+            else:
+                break
+        else:
+            return out if t is list else {"$t": "tuple", "v": out}
     if t in (list, tuple, dict):
         stack = _stack if _stack is not None else set()
         if id(value) in stack:
@@ -178,7 +204,14 @@ def encode(value, refs: Refs, *, arrays=None, leaves=None, _depth=0, _stack=None
             leaves.append(value)
             return {"$t": "leaf", "v": encode(value.value, refs, _depth=_depth + 1)}
         return {"$t": "var", "v": encode(value.value, refs, _depth=_depth + 1)}
+    if not isinstance(value, (np.ndarray, np.generic)) and t.__name__ != "Var" and len(_REF_TYPES) < 4096:
+        _REF_TYPES.add(t)
     return refs.ref(value)
+
+
+# types whose values are always sent as handles, and our proxy types (filled by encode as it meets them)
+_REF_TYPES: set = set()
+_PROXY_TYPES: set = set()
 
 
 def _var_type():
@@ -212,19 +245,19 @@ def decode(obj, refs: Refs, *, arrays=None, leaf=None, _depth=0, _count=None):
         raise ProtocolError("value with too many entries")
     if t is dict and "$r" in obj:   # the common case first: a handle
         if len(obj) != 3 or type(obj["$r"]) is not int or obj.get("$s") not in ("j", "s") \
-                or type(obj.get("$c")) is not str or not _NAME.match(obj["$c"]):
+                or type(obj.get("$c")) is not str or not _good_name(obj["$c"]):
             raise ProtocolError("malformed handle")
         if obj["$s"] == refs.side:
             return refs.own(obj["$r"])
         return refs.proxy(obj["$r"], obj["$c"])
     kw = dict(refs=refs, arrays=arrays, leaf=leaf, _depth=_depth + 1, _count=count)
     if t is list:
-        return [decode(v, **kw) for v in obj]
+        return _decode_items(obj, kw)
     if t is not dict:
         raise ProtocolError(f"unexpected JSON type {t.__name__}")
     tag = obj.get("$t")
     if tag == "tuple" and set(obj) == {"$t", "v"} and type(obj["v"]) is list:
-        return tuple(decode(v, **kw) for v in obj["v"])
+        return tuple(_decode_items(obj["v"], kw))
     if tag == "dict" and set(obj) == {"$t", "v"} and type(obj["v"]) is list:
         out = {}
         for pair in obj["v"]:
@@ -295,6 +328,35 @@ def decode(obj, refs: Refs, *, arrays=None, leaf=None, _depth=0, _count=None):
         _check_var_value(value)
         return leaf(value)
     raise ProtocolError(f"unknown value {str(tag)[:40]!r}")
+
+
+def _decode_items(items: list, kw: dict) -> list:
+    """decode() of each entry of a list (plain scalars inline: they are most entries)."""
+    out = []
+    for v in items:
+        tv = type(v)
+        if tv is str or tv is int or tv is bool or v is None:
+            out.append(v)
+        elif tv is float:
+            if not math.isfinite(v):
+                raise ProtocolError("non-finite JSON number")
+            out.append(v)
+        else:
+            out.append(decode(v, **kw))
+    return out
+
+
+_GOOD_NAMES: set = set()
+
+
+def _good_name(name: str) -> bool:
+    if name in _GOOD_NAMES:
+        return True
+    if not _NAME.match(name):
+        return False
+    if len(_GOOD_NAMES) < 4096:
+        _GOOD_NAMES.add(name)
+    return True
 
 
 def _check_var_value(value):
