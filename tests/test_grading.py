@@ -357,13 +357,38 @@ def test_report_files(batch):
     assert "4/4" in batch["stdout"]
 
 
+def _students_started_since(ticks: int) -> list:
+    """Processes running this checkout's student process started at or after ``ticks`` (since boot)."""
+    from adteach.grading import judge
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                stat = Path(f"/proc/{pid}/stat").read_bytes()
+            except OSError:
+                continue
+            if str(judge.STUDENT).encode() in cmd and int(stat[stat.rfind(b")") + 2:].split()[19]) >= ticks:
+                out.append(pid)
+    return out
+
+
+def _ticks_now() -> int:
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK")) - 1
+
+
 def test_infinite_loop_costs_only_its_time_limit(tmp_path):
     sub = tmp_path / "loop.ipynb"
     sub.write_bytes(CASES["infinite_loop"][0])
     t0 = time.monotonic()
+    ticks = _ticks_now()
     res = grade_submission(SOURCE, sub, timeout=1.0, memory_mb=MEMORY_MB)
     elapsed = time.monotonic() - t0
     assert res["score"] == 2 and res["tests"][1]["status"] == "timeout"
+    # the looping process was killed with its box (as root too, where the switch to an unprivileged uid
+    # clears the parent-death signal bwrap set: the sandbox sets it again)
+    time.sleep(0.3)
+    assert _students_started_since(ticks) == []
     # the limit is CPU time (a loaded machine stretches it in wall time); the loop cost only its cell
     assert "timed out after 1 s of CPU time" in res["tests"][1]["feedback"]
     assert elapsed < 120, elapsed

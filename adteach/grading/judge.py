@@ -509,6 +509,13 @@ class Session:
                 os.close(fd)
             except OSError:
                 pass
+        # the box's PID 1 while it is still bwrap's child (its death ends everything in the box; the
+        # check makes sure the pid is not reused), then bwrap and its process group
+        if self.pid != self.proc.pid and self.proc.poll() is None and _parent_of(self.pid) == self.proc.pid:
+            try:
+                os.kill(self.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             os.killpg(self.proc.pid, 9)
         except (ProcessLookupError, PermissionError):
@@ -521,6 +528,15 @@ class Session:
 
 # read, pread64, readv, preadv, preadv2 (what /proc/<pid>/syscall shows a blocked read as)
 _READ_SYSCALLS = {"x86_64": {0, 17, 19, 295, 327}, "aarch64": {63, 65, 67, 69, 286}}.get(os.uname().machine)
+
+
+def _parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        return int(stat[stat.rfind(b")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _child_of(pid):
