@@ -217,3 +217,26 @@ def test_unprivileged_inside(tmp_path):
         """)
     assert rc == 0, err
     assert out.split() == ["0", "True"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root, each box runs as a uid of its own")
+def test_a_box_never_shares_its_uid_with_a_running_process(monkeypatch):
+    """RLIMIT_NPROC counts a uid's processes: a box whose uid another box (of this grader or of one
+    running beside it) already has would share its process budget (a fork bomb there starves it)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    argv = sandbox.command(["-c", "import time; time.sleep(30)"], env=env)
+    uid = int(argv[argv.index(sandbox._TRAMPOLINE) + 2])
+    proc = subprocess.Popen(argv, preexec_fn=sandbox.preexec(sandbox.Limits()))
+    try:
+        deadline = time.monotonic() + 20
+        while uid not in sandbox._uids_in_use():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        # the counter comes round to that uid again: the next box skips it
+        monkeypatch.setattr(sandbox, "_uid_counter", iter([uid - sandbox._UID_BASE, uid - sandbox._UID_BASE + 1]))
+        again = sandbox.command(["-c", "pass"], env=env)
+        next_uid = sandbox._UID_BASE + (uid - sandbox._UID_BASE + 1) % sandbox._UID_COUNT
+        assert int(again[again.index(sandbox._TRAMPOLINE) + 2]) == next_uid
+    finally:
+        proc.kill()
+        proc.wait()

@@ -77,11 +77,34 @@ _TRAMPOLINE = (
 
 
 _UID_BASE, _UID_COUNT = 62000, 2000
-_uid_counter = iter(range(1 << 62))
+_uid_counter = iter(range(int.from_bytes(os.urandom(2), "big") % _UID_COUNT, 1 << 62))
+
+
+def _uids_in_use() -> set:
+    out = set()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                out.add(os.stat(f"/proc/{entry}").st_uid)
+            except OSError:
+                pass
+    return out
 
 
 def _next_uid() -> int:
-    return _UID_BASE + next(_uid_counter) % _UID_COUNT
+    """A uid of the range that no process has now: RLIMIT_NPROC counts a uid's processes, so a box
+    must not share its uid with another box, of this grader or of another one running beside it
+    (each starts at a random place in the range)."""
+    used = _uids_in_use()
+    for _ in range(_UID_COUNT):
+        uid = _UID_BASE + next(_uid_counter) % _UID_COUNT
+        if uid not in used:
+            return uid
+    return uid
 
 
 class SandboxUnavailable(RuntimeError):
