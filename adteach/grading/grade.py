@@ -328,11 +328,12 @@ def _test_seed(exercise: Exercise, test: TestCell) -> int:
 
 
 def _settings(timeout, memory_mb, submission_timeout, python, sandboxed=True,
-              fsize_mb=DEFAULT_FILE_SIZE_MB) -> _Settings:
+              fsize_mb=DEFAULT_FILE_SIZE_MB, check=True) -> _Settings:
     if timeout is None or timeout <= 0:
         raise ValueError("timeout must be positive")
     if sandboxed:
-        sandbox.check()  # SandboxUnavailable (a RuntimeError) says why and what to install
+        if check:
+            sandbox.check()  # SandboxUnavailable (a RuntimeError) says why and what to install
     else:
         print(sandbox.NO_SANDBOX_WARNING, file=sys.stderr)
     return _Settings(float(timeout), memory_mb, fsize_mb, submission_timeout, python or sys.executable,
@@ -445,19 +446,24 @@ class _Spares:
     bound to the thread that started it (PR_SET_PDEATHSIG), so a short-lived thread would take
     its sandbox down with it."""
 
-    def __init__(self, exercise: Exercise, settings: _Settings, count: int, jobs: int):
+    def __init__(self, exercise: Exercise, settings: _Settings, count: int | None, jobs: int):
         import queue
         self.exercise, self.settings = exercise, settings
         self.lock = threading.Lock()
-        self.left = count           # submissions that may still ask for one
+        self.left = count if count is not None else jobs   # submissions that may still ask for one
         self.waiting: list = []     # holders of started (or starting) spares, oldest first
         self.closed = False
         self.requests: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._serve, name="adteach-spares", daemon=True)
         self.thread.start()
         with self.lock:
-            for _ in range(min(jobs, count)):
+            for _ in range(min(jobs, self.left)):
                 self._start()
+
+    def expect(self, count: int):
+        """How many submissions will ask (known once the inputs are collected)."""
+        with self.lock:
+            self.left = count
 
     def _serve(self):
         from .judge import Session
@@ -669,14 +675,20 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     do not exist. Returns the report dict.
     """
     exercise = load_exercise(source)
-    settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed)
+    settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed, check=False)
     for kind in lms:
         if kind not in LMS_FORMATS:
             raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")
-    roster_map = roster if isinstance(roster, dict) else (load_roster(roster) if roster else {})
-    tmp = Path(tempfile.mkdtemp(prefix="adteach-inputs-"))
+    # the first student processes start now, while the sandbox is checked and the inputs collected
+    spares = _Spares(exercise, settings, None, max(1, int(jobs)))
+    tmp = None
     try:
+        if settings.sandbox:
+            sandbox.check()  # SandboxUnavailable (a RuntimeError) says why and what to install
+        roster_map = roster if isinstance(roster, dict) else (load_roster(roster) if roster else {})
+        tmp = Path(tempfile.mkdtemp(prefix="adteach-inputs-"))
         found = collect(submissions, source, tmp)
+        spares.expect(sum(1 for s in found.submissions if s.status is None))
         order = [s.student for s in found.submissions]
         report = {
             "exercise": exercise.name,
@@ -711,8 +723,6 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
                 bar.update(sub.path)
 
         pool = ThreadPoolExecutor(max_workers=max(1, int(jobs)))
-        spares = _Spares(exercise, settings, sum(1 for s in found.submissions if s.status is None),
-                         max(1, int(jobs)))
         try:
             futures = [pool.submit(work, s) for s in found.submissions]
             for fut in as_completed(futures):
@@ -723,7 +733,6 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
                     write_report(report, report_dir, students=[sub.student])
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            spares.close()
             bar.close()
         report["complete"] = True
         report["missing"] = [sid for sid in roster_map if sid not in done]   # on the roster, nothing handed in
@@ -734,4 +743,6 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
                 write_report(report, report_dir, students=[], lms=lms, assignment=lms_assignment)
         return report
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        spares.close()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
