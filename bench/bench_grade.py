@@ -17,7 +17,10 @@ written here (:func:`exec_in_process`: the submission's cells and the source's
 test cells exec'ed in one namespace of this process, as a student's self-check
 does; no isolation, no limits, the verdict is whatever the code left behind).
 
-    python bench/bench_grade.py --students 2 [--no-nbgrader]
+    python bench/bench_grade.py --students 2 --rounds 1 [--no-nbgrader]
+
+The two graders take turns exercise by exercise (the machine may be shared: both see the
+same load), and each exercise counts with the better of ``--rounds`` (default 2) runs.
 """
 from __future__ import annotations
 
@@ -77,6 +80,7 @@ def exec_in_process(source: Path, submission: Path) -> float:
 
 def main():
     n = int(sys.argv[sys.argv.index("--students") + 1]) if "--students" in sys.argv else 3
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 2
     with_nbgrader = "--no-nbgrader" not in sys.argv
     bin_dir = nbgrader_env() if with_nbgrader else Path("/nonexistent")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "VIRTUAL_ENV"))}
@@ -102,21 +106,31 @@ def main():
         subprocess.run([str(bin_dir / "nbgrader"), *args], cwd=course, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    t_nbgrader = None
+    def ours(name):
+        subprocess.run([sys.executable, "-m", "adteach", "grade", str(ROOT / "exercises" / "source" / f"{name}.ipynb"),
+                        *map(str, subs[name]), "--report", str(work / "reports" / name), "--jobs", "1",
+                        "--no-progress", "-q"], check=True)
+
+    def timed(fn, *args):
+        t0 = time.perf_counter()
+        fn(*args)
+        return time.perf_counter() - t0
+
+    # The machine may be shared: the two graders take turns, exercise by exercise, so that both see the
+    # same load, and each exercise counts with the better of `rounds` runs of each grader.
+    best_nb, best_ours = {}, {}
     if with_nbgrader:
         for name in subs:
             nb("generate_assignment", name, "--force")
-        t0 = time.perf_counter()
+    for _ in range(rounds):
         for name in subs:
-            nb("autograde", name, "--create")
-        t_nbgrader = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    for name, paths in subs.items():
-        subprocess.run([sys.executable, "-m", "adteach", "grade", str(ROOT / "exercises" / "source" / f"{name}.ipynb"),
-                        *map(str, paths), "--report", str(work / "reports" / name), "--jobs", "1", "--no-progress",
-                        "-q"], check=True)
-    t_adteach = time.perf_counter() - t0
+            if with_nbgrader:
+                t = timed(nb, "autograde", name, "--create", "--force")
+                best_nb[name] = min(t, best_nb.get(name, t))
+            t = timed(ours, name)
+            best_ours[name] = min(t, best_ours.get(name, t))
+    t_nbgrader = sum(best_nb.values()) if with_nbgrader else None
+    t_adteach = sum(best_ours.values())
 
     from adteach.grading import grade
     api, points = {}, {}
@@ -134,7 +148,8 @@ def main():
     api[label] = time.perf_counter() - t0
     shutil.rmtree(work, ignore_errors=True)
 
-    print(f"{total} submissions ({len(subs)} exercises x {n} students, half solutions, half stubs), one at a time:")
+    print(f"{total} submissions ({len(subs)} exercises x {n} students, half solutions, half stubs), one at a time; "
+          f"the graders take turns, the better of {rounds} runs per exercise:")
     if t_nbgrader is not None:
         print(f"  nbgrader autograde   {t_nbgrader / total:6.2f} s per submission")
         print(f"  adteach grade        {t_adteach / total:6.2f} s per submission   -> "
