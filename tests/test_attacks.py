@@ -403,10 +403,6 @@ def _attacks(root: Path) -> dict:
     }
 
 
-# hooks that break the channel whenever the process runs: every later item of that process fails
-DISRUPTIVE = {"hooks"}
-
-
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory):
     root = tmp_path_factory.mktemp("attacks")
@@ -462,10 +458,19 @@ def test_attack_scores_no_more_than_its_control(attacked, name):
     res = _result(attacked, name)
     expected = attacked["cases"][name][1]
     assert res["status"] == "graded", res
-    if name in DISRUPTIVE:  # the attack breaks its own process in later cells too: it may lose more
-        assert res["score"] <= expected, json.dumps(res, indent=1)[:3000]
-    else:
-        assert res["score"] == expected, json.dumps(res, indent=1)[:3000]
+    assert res["score"] == expected, json.dumps(res, indent=1)[:3000]
+
+
+def test_hooks_cost_only_the_cell_that_installed_them(attacked):
+    """The hooks forge frames from their own cell on: the channel breaks during that cell, which is
+    reported (and flagged) as such; the judge starts a fresh student process, replays the earlier
+    items without that cell, and every test is graded as the control's, with the same feedback."""
+    res, control = _result(attacked, "hooks"), _result(attacked, "control")
+    assert res["tests"] == control["tests"]
+    assert control["cell_errors"] == []
+    assert [(e["cell"], e["status"]) for e in res["cell_errors"]] == [(0, "crash")], res["cell_errors"]
+    assert res["cell_errors"][0]["message"].startswith("the student process broke the protocol ("), res
+    assert "cell 0: the student process broke the protocol" in "\n".join(res["flags"]), res["flags"]
 
 
 def test_forged_frames_are_flagged_as_protocol_violations(attacked):
@@ -478,6 +483,10 @@ def test_forged_frames_are_flagged_as_protocol_violations(attacked):
 def test_secrets_are_out_of_reach(attacked):
     """The oracle notebook's square is right only when one of its reads found a secret."""
     assert _result(attacked, "read_secrets")["tests"][0]["status"] == "fail"
+    # its read of every descriptor blocked on the judge's request pipe: a deadlock, ended at once
+    errors = _result(attacked, "read_secrets")["cell_errors"]
+    assert [(e["status"], "waiting to read the grader's request channel" in e["message"]) for e in errors] \
+        == [("crash", True)], errors
     assert _result(attacked, "read_from_caller")["tests"][0]["status"] == "fail"
 
 

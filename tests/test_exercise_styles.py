@@ -12,8 +12,10 @@ The data is in ``tests/exercise_styles/<exercise>.py``, one file per exercise:
   notebook's self-check and in grading, each with a message containing that text (so the public test
   catches what the hidden one catches, with the same words), and the grade is "score".
 
-The released notebook itself, run as it is, fails every test cell with "... is not implemented yet".
-All submissions of one exercise are graded in one ``grade()`` call, as an instructor would.
+The released notebook itself, run as it is, fails every test cell with "... is not implemented yet"
+and grades 0 (every test with feedback); the source's own solution grades full marks. All submissions
+of one exercise (styles, mistakes, the source's solution, the released stub) are graded in one
+``grade()`` call, as an instructor would.
 """
 import asyncio
 import copy
@@ -137,7 +139,12 @@ def test_styles_score_full_marks_and_mistakes_are_named(name, tmp_path):
         path = tmp_path / f"{key[0]}{k:02d}.ipynb"
         path.write_text(dumps_notebook(nb), encoding="utf-8")
         files[key] = path
+    # the source itself (its solution, as a student would hand it in) and the released stub, in the same batch
+    files[("source", "solution")] = tmp_path / "source_solution.ipynb"
+    files[("source", "solution")].write_bytes(source_path.read_bytes())
+    files[("stub", "released")] = ROOT / "exercises" / f"{name}.ipynb"
     report = grade(source_path, list(files.values()), tmp_path / "report", jobs=2, timeout=60)
+    assert (tmp_path / "report" / "grades.json").exists()
     kernel_dir = tmp_path / "kernel"
     kernel_dir.mkdir()
     self_check = _self_check({**notebooks, ("stub", "released"): released}, kernel_dir)
@@ -153,6 +160,14 @@ def test_styles_score_full_marks_and_mistakes_are_named(name, tmp_path):
         res = _result(report, path)
         if res["status"] != "graded":
             problems.append(f"{label}: status {res['status']}: {json.dumps(res, indent=1)[:3000]}")
+            continue
+        if kind == "source":  # the source's own solution: full marks
+            if not res["score"] == res["max_score"] > 0:
+                problems.append(f"the source's solution: graded {res['score']}/{res['max_score']}: {_failures(res)}")
+            continue
+        if kind == "stub":    # the released notebook as it is: 0, and every failure says something
+            if res["score"] != 0 or not all(t["feedback"] for t in res["tests"]):
+                problems.append(f"the released stub: graded {res['score']}: {_failures(res)}")
             continue
         errors = self_check[(kind, label)]
         failed = {t["grade_id"] for t in res["tests"] if t["status"] != "pass"}

@@ -357,13 +357,38 @@ def test_report_files(batch):
     assert "4/4" in batch["stdout"]
 
 
+def _students_started_since(ticks: int) -> list:
+    """Processes running this checkout's student process started at or after ``ticks`` (since boot)."""
+    from adteach.grading import judge
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                stat = Path(f"/proc/{pid}/stat").read_bytes()
+            except OSError:
+                continue
+            if str(judge.STUDENT).encode() in cmd and int(stat[stat.rfind(b")") + 2:].split()[19]) >= ticks:
+                out.append(pid)
+    return out
+
+
+def _ticks_now() -> int:
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK")) - 1
+
+
 def test_infinite_loop_costs_only_its_time_limit(tmp_path):
     sub = tmp_path / "loop.ipynb"
     sub.write_bytes(CASES["infinite_loop"][0])
     t0 = time.monotonic()
+    ticks = _ticks_now()
     res = grade_submission(SOURCE, sub, timeout=1.0, memory_mb=MEMORY_MB)
     elapsed = time.monotonic() - t0
     assert res["score"] == 2 and res["tests"][1]["status"] == "timeout"
+    # the looping process was killed with its box (as root too, where the switch to an unprivileged uid
+    # clears the parent-death signal bwrap set: the sandbox sets it again)
+    time.sleep(0.3)
+    assert _students_started_since(ticks) == []
     # the limit is CPU time (a loaded machine stretches it in wall time); the loop cost only its cell
     assert "timed out after 1 s of CPU time" in res["tests"][1]["feedback"]
     assert elapsed < 120, elapsed
@@ -531,3 +556,54 @@ def test_wire_keeps_every_array_shape():
     for got, sent in zip(back[1:], values[1:]):
         assert type(got) is np.ndarray and got.shape == sent.shape and got.dtype == sent.dtype
         assert np.array_equal(got, sent)
+
+
+PLANT = ("import builtins, os, sys\n"
+         "builtins.PLANTED = True\n"
+         "sys.modules['planted_by_another'] = sys\n"
+         "for d in ('/tmp', os.path.expanduser('~'), os.getcwd()):\n"
+         "    open(os.path.join(d, 'planted.txt'), 'w').write('x')\n")
+SEE_PLANTED = ("import builtins, os, sys\n"
+               "LEAKED = (hasattr(builtins, 'PLANTED') or 'planted_by_another' in sys.modules\n"
+               "          or any(os.path.exists(os.path.join(d, 'planted.txt'))\n"
+               "                 for d in ('/tmp', os.path.expanduser('~'), os.getcwd())))\n")
+
+
+def _student_processes():
+    """This test process's descendants that run the student process (other sessions may grade too)."""
+    parent, cmd = {}, {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_bytes()
+                cmd[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            parent[int(pid)] = int(stat[stat.rfind(b")") + 2:].split()[1])
+    out = []
+    for pid, line in cmd.items():
+        p = pid
+        while p in parent and p != os.getpid():
+            p = parent[p]
+        if p == os.getpid() and b"_student.py" in line:
+            out.append(pid)
+    return out
+
+
+def test_spare_student_processes_serve_one_submission_each(tmp_path):
+    """The next submission's student process is started while one is graded: it is fresh (the first
+    submission's builtins, modules and files are not in it: the oracle's square is right only if they
+    were), serves one submission only, and no student process is left when the batch returns."""
+    plant = tmp_path / "plant.ipynb"
+    plant.write_bytes(_submission(GOOD, extra=[(None, PLANT)]))
+    paths = [plant]
+    for k in range(2):
+        p = tmp_path / f"oracle{k}.ipynb"
+        p.write_bytes(_submission({**GOOD, "square": "def square(x):\n    return x * x if LEAKED else x"},
+                                  extra=[(None, SEE_PLANTED)]))
+        paths.append(p)
+    before = _student_processes()
+    report = grade(SOURCE, paths, tmp_path / "report", jobs=1, timeout=TIMEOUT, memory_mb=MEMORY_MB)
+    scores = {k: r["score"] for k, r in report["submissions"].items()}
+    assert scores == {"plant": 4.0, "oracle0": 3.0, "oracle1": 3.0}, report["submissions"]
+    assert _student_processes() == before

@@ -157,6 +157,15 @@ def _main() -> None:
         return {"r": "ok", "v": wire.encode(grads, end.refs)}
 
     def h_hello(msg):
+        # the modules the source's given cells import, imported before any student code (the
+        # judge does not wait for student code to do it; failures are the cells' business)
+        import importlib
+        for name in wire._list(msg.get("imports")):
+            if type(name) is str and len(name) < 200 and all(p.isidentifier() for p in name.split(".")):
+                try:
+                    importlib.import_module(name)
+                except Exception:  # noqa: BLE001
+                    pass
         return {"r": "ok", "v": os.getpid()}
 
     end.handlers.update({"exec": h_exec, "global": h_global, "seed": h_seed, "vjp": h_vjp, "hello": h_hello})

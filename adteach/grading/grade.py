@@ -21,22 +21,18 @@ Design (the threat model is in the README; the process model in ``judge.py``):
   goes on with the next one.
 * Random generators are reseeded per test from the source hash and the test's
   grade_id (in the student process), so re-grading gives the same report.
-* ``engine="inprocess"`` keeps the earlier runner (``_runner.py``: tests and
-  verdict inside the student's process) for ``bench/bench_grade.py`` only.
+* While a submission is graded, the next one's student process starts (see
+  ``_Spares``): a fresh sandbox that has imported the source's modules and has
+  run no student code; each process serves exactly one submission.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import os
 import re
-import secrets
-import select
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,7 +43,6 @@ from pathlib import Path
 from typing import Sequence
 
 from .notebook import (
-    MAX_NOTEBOOK_MB,
     NotebookError,
     read_submission,
     cell_source,
@@ -79,10 +74,6 @@ __all__ = [
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY_MB = 2048
 DEFAULT_FILE_SIZE_MB = 64
-RUNNER = Path(__file__).with_name("_runner.py")
-_ALWAYS_PROTECT = ("math", "cmath", "operator", "functools", "itertools", "numbers",
-                   "decimal", "fractions", "unittest", "numpy", "adteach")
-_FEEDBACK_LIMIT = 1000
 
 
 # -- the source exercise ----------------------------------------------------------------------
@@ -111,7 +102,7 @@ class _SourceCell:
 
 @dataclass
 class Exercise:
-    """A parsed nbgrader source notebook: the pristine cells and what to protect."""
+    """A parsed nbgrader source notebook: the pristine cells and what they import."""
 
     path: Path
     name: str
@@ -119,8 +110,7 @@ class Exercise:
     cells: list          # code cells, as _SourceCell
     tests: list          # TestCell, in source order
     manual: list         # (grade_id, points) of manually graded cells (not autograded)
-    imports: list        # modules the child pre-imports before student code
-    protect: list        # top-level packages whose state is restored before each pristine cell
+    imports: list        # modules the given cells import (the student process imports them before student code)
     bindings: list       # (name, module, attr) bound by the given (non-solution) import statements
     module_names: frozenset = field(default_factory=frozenset)
     pristine_names: frozenset = field(default_factory=frozenset)
@@ -164,7 +154,6 @@ def load_exercise(source_path: str | os.PathLike) -> Exercise:
         for mod in (module, f"{module}.{attr}" if attr else None):
             if mod and mod not in imports:
                 imports.append(mod)
-    protect = sorted({m.split(".")[0] for m in imports} | set(_ALWAYS_PROTECT))
     module_names = frozenset(name for name, _m, attr in bindings if attr is None)
     imported = {name for name, _m, _a in bindings}
     pristine_names = frozenset(
@@ -179,7 +168,6 @@ def load_exercise(source_path: str | os.PathLike) -> Exercise:
         tests=tests,
         manual=manual,
         imports=imports,
-        protect=protect,
         bindings=[list(b) for b in dict.fromkeys(bindings)],
         module_names=module_names,
         pristine_names=pristine_names,
@@ -319,7 +307,6 @@ class _Settings:
     submission_timeout: float | None
     python: str
     sandbox: bool = True          # run student code inside bubblewrap (see sandbox.py)
-    engine: str = "judge"         # "judge" (judge.py); "inprocess": the earlier runner, for bench/ only
 
 
 @dataclass
@@ -334,231 +321,6 @@ class _StartError(RuntimeError):
     pass
 
 
-_ENV_KEEP = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ", "TMPDIR",
-             "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH", "PYTHONPATH", "SYSTEMROOT")
-
-
-def _child_env(workdir: Path, sandboxed: bool) -> dict:
-    # Only a few variables: the instructor's environment may hold tokens and keys.
-    env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
-    if sandboxed:  # inside the box: its own scratch, the system's PATH
-        env = {k: v for k, v in env.items() if k in ("LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ")}
-        workdir = Path("/tmp")
-        env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
-    env["HOME"] = env["TMPDIR"] = env["MPLCONFIGDIR"] = str(workdir)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
-        env[var] = "1"
-    env["MPLBACKEND"] = "Agg"
-    env["PYTHONHASHSEED"] = "0"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    # The graded code imports the same adteach as the grader.
-    pkg_parent = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join([pkg_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    return env
-
-
-def _signal_name(num: int) -> str:
-    try:
-        return signal.Signals(num).name
-    except ValueError:
-        return f"signal {num}"
-
-
-class _Child:
-    """One runner process (plus its waiter) for one submission."""
-
-    def __init__(self, exercise: Exercise, settings: _Settings, workdir: Path):
-        self.settings = settings
-        self.violations = 0
-        self._buf = b""
-        self._eof = False
-        cmd_r, cmd_w = os.pipe()
-        res_r, res_w = os.pipe()
-        self._stderr_path = workdir / ".runner-stderr"
-        self.cmd = cmd_w
-        self.res = res_r
-        env = _child_env(workdir, settings.sandbox)
-        argv = [settings.python, "-B", str(RUNNER), str(cmd_r), str(res_w)]
-        extra = {}
-        if settings.sandbox:
-            limits = sandbox.Limits(cpu_seconds=max(60, int(3 * settings.timeout * 20)),
-                                    memory_bytes=settings.memory_mb << 20 if settings.memory_mb else None,
-                                    fsize_bytes=settings.fsize_mb << 20 if settings.fsize_mb else None)
-            argv = sandbox.command(argv[1:], python=settings.python, limits=limits, env=env)
-            extra = {"preexec_fn": sandbox.preexec(limits)}
-        try:
-            with open(self._stderr_path, "ab") as err:
-                self.proc = subprocess.Popen(
-                    argv,
-                    pass_fds=(cmd_r, res_w),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=err,
-                    cwd=str(workdir),
-                    env=env,
-                    start_new_session=True,
-                    **extra,
-                )
-        except OSError as exc:
-            self.kill()
-            raise _StartError(f"could not start {settings.python}: {exc}") from None
-        finally:
-            os.close(cmd_r)
-            os.close(res_w)
-        os.set_blocking(self.cmd, False)
-        self.worker_pid = None
-        config = {
-            "memory_bytes": settings.memory_mb * 1024 * 1024 if settings.memory_mb else None,
-            "fsize_bytes": settings.fsize_mb * 1024 * 1024 if settings.fsize_mb else None,
-            "imports": exercise.imports,
-            "protect": exercise.protect,
-            "bindings": exercise.bindings,
-        }
-        deadline = time.monotonic() + max(60.0, settings.timeout)
-        if not self._send(0, "setup", "0", 0, json.dumps(config), deadline):
-            self.kill()
-            raise _StartError("could not start the grading process" + self._stderr_tail())
-        msg = self._receive(lambda m: len(m) == 3 and m[0] == "hello", deadline)
-        if not isinstance(msg, tuple):
-            self.kill()
-            raise _StartError("the grading process did not start" + self._stderr_tail())
-        # (inside the sandbox the pid means nothing here: the box dies with bwrap)
-        self.worker_pid = msg[1] if isinstance(msg[1], int) and not settings.sandbox else None
-        self.baseline_threads = msg[2] if isinstance(msg[2], int) else 1
-
-    def _stderr_tail(self) -> str:
-        try:
-            tail = self._stderr_path.read_bytes()[-2000:].decode("utf-8", "replace").strip()
-        except OSError:
-            tail = ""
-        return f": {tail}" if tail else ""
-
-    def _send(self, seq: int, kind: str, nonce: str, seed: int, payload: str, deadline: float) -> bool:
-        body = payload.encode("utf-8", "surrogatepass")
-        data = f"{seq} {kind} {nonce} {seed} {len(body)}\n".encode("ascii") + body
-        view = memoryview(data)
-        while view:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            try:
-                poller = select.poll()
-                poller.register(self.cmd, select.POLLOUT)
-                if not poller.poll(int(remaining * 1000) + 1):
-                    return False
-                n = os.write(self.cmd, view[:65536])
-            except BlockingIOError:
-                continue
-            except OSError:  # broken pipe: the child is gone
-                return False
-            view = view[n:]
-        return True
-
-    def _receive(self, accept, deadline: float):
-        """The first message satisfying ``accept``; "timeout" or "eof" otherwise."""
-        while True:
-            while b"\n" in self._buf:
-                line, self._buf = self._buf.split(b"\n", 1)
-                if not line.strip():
-                    continue
-                msg = None
-                if len(line) <= 16384:
-                    try:
-                        msg = ast.literal_eval(line.decode("utf-8"))
-                    except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError, TypeError):
-                        msg = None
-                if isinstance(msg, tuple) and accept(msg):
-                    return msg
-                self.violations += 1
-            if self._eof:
-                return "eof"
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "timeout"
-            poller = select.poll()
-            poller.register(self.res, select.POLLIN)
-            if not poller.poll(int(remaining * 1000) + 1):
-                return "timeout"
-            chunk = os.read(self.res, 65536)
-            if not chunk:
-                self._eof = True
-                if self._buf:
-                    self._buf += b"\n"
-                continue
-            self._buf += chunk
-            if len(self._buf) > 1 << 20 and b"\n" not in self._buf[-65536:]:
-                self._buf = self._buf[-8192:]
-
-    def run(self, seq: int, item: _Item, seed: int) -> _Outcome:
-        timeout = self.settings.timeout
-        deadline = time.monotonic() + timeout
-        nonce = secrets.token_hex(16)
-        names = " ".join(_module_level_names(item.code)) if item.kind != "student" else ""
-        if not self._send(seq, item.kind, nonce, seed, names + "\n" + item.code, deadline):
-            if time.monotonic() >= deadline:
-                return _Outcome("timeout", f"timed out after {timeout:g} s")
-            return self._crashed()
-
-        def accept(m):
-            return (len(m) == 7 and m[0] == "done" and m[1] == seq and m[2] == nonce
-                    and isinstance(m[3], bool) and isinstance(m[4], str))
-
-        msg = self._receive(accept, deadline)
-        if msg == "timeout":
-            return _Outcome("timeout", f"timed out after {timeout:g} s")
-        if msg == "eof":
-            return self._crashed()
-        _, _, _, ok, feedback, line, threads = msg
-        return _Outcome("ok" if ok else "error", feedback[: _FEEDBACK_LIMIT + 10],
-                        line if isinstance(line, int) else None,
-                        threads if isinstance(threads, int) else 0)
-
-    def _crashed(self) -> _Outcome:
-        try:
-            rc = self.proc.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            rc = None
-        if rc is None:
-            what = "stopped answering (its result channel was closed)"
-        elif rc > 128:
-            what = f"was killed by {_signal_name(rc - 128)}"
-        elif rc == 70:
-            what = "lost its command channel"
-        else:
-            what = f"exited with status {rc}"
-        return _Outcome("crash", f"the process running this cell {what}")
-
-    def close(self) -> None:
-        try:
-            self._send(0, "exit", "0", 0, "", time.monotonic() + 1.0)
-        except OSError:
-            pass
-        self.kill()
-
-    def kill(self) -> None:
-        if getattr(self, "_closed", False):
-            return
-        self._closed = True
-        for fd in (self.cmd, self.res):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        for pid, group in ((getattr(self, "proc", None) and self.proc.pid, True), (self.worker_pid, False)):
-            if not pid:
-                continue
-            try:
-                (os.killpg if group else os.kill)(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        if getattr(self, "proc", None) is not None:
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-
-
 # -- grading one submission -------------------------------------------------------------------
 
 def _test_seed(exercise: Exercise, test: TestCell) -> int:
@@ -566,11 +328,12 @@ def _test_seed(exercise: Exercise, test: TestCell) -> int:
 
 
 def _settings(timeout, memory_mb, submission_timeout, python, sandboxed=True,
-              fsize_mb=DEFAULT_FILE_SIZE_MB) -> _Settings:
+              fsize_mb=DEFAULT_FILE_SIZE_MB, check=True) -> _Settings:
     if timeout is None or timeout <= 0:
         raise ValueError("timeout must be positive")
     if sandboxed:
-        sandbox.check()  # SandboxUnavailable (a RuntimeError) says why and what to install
+        if check:
+            sandbox.check()  # SandboxUnavailable (a RuntimeError) says why and what to install
     else:
         print(sandbox.NO_SANDBOX_WARNING, file=sys.stderr)
     return _Settings(float(timeout), memory_mb, fsize_mb, submission_timeout, python or sys.executable,
@@ -597,7 +360,7 @@ def _empty_result(exercise: Exercise, status: str, error: str, sha256: str | Non
 def grade_submission(exercise: Exercise | str | os.PathLike, submission: str | os.PathLike, *,
                      timeout: float = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
                      submission_timeout: float | None = None, python: str | None = None,
-                     sandboxed: bool = True, engine: str = "judge") -> dict:
+                     sandboxed: bool = True) -> dict:
     """Grade one submission notebook against the pristine tests; never modifies the file.
 
     Returns a dict with ``status`` ("graded", "unreadable" or "error"), ``score``,
@@ -610,15 +373,10 @@ def grade_submission(exercise: Exercise | str | os.PathLike, submission: str | o
     if not isinstance(exercise, Exercise):
         exercise = load_exercise(exercise)
     settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed)
-    if engine not in ("judge", "inprocess"):
-        raise ValueError(f"unknown engine {engine!r}")
-    if engine != "judge":  # the earlier runner (tests and verdict in the student's process): bench/ only
-        import dataclasses
-        settings = dataclasses.replace(settings, engine=engine)
     return _grade_one(exercise, Path(submission), settings)
 
 
-def _grade_one(exercise: Exercise, path: Path, settings: _Settings) -> dict:
+def _grade_one(exercise: Exercise, path: Path, settings: _Settings, spares=None) -> dict:
     try:
         data = read_submission(path)  # read once; the file is never opened for writing
     except OSError as exc:
@@ -636,8 +394,7 @@ def _grade_one(exercise: Exercise, path: Path, settings: _Settings) -> dict:
                 flags.append(f"{it.label}, line {line}: {reason}")
     workdir = Path(tempfile.mkdtemp(prefix="adteach-grade-"))
     try:
-        run = _run_schedule if settings.engine == "inprocess" else _run_judged
-        outcomes, runtime_flags = run(exercise, schedule, settings, workdir)
+        outcomes, runtime_flags = _run_judged(exercise, schedule, settings, workdir, spares)
     except _StartError as exc:
         result = _empty_result(exercise, "error", str(exc), sha)
         result["flags"] = flags
@@ -679,71 +436,83 @@ def _grade_one(exercise: Exercise, path: Path, settings: _Settings) -> dict:
     }
 
 
-def _run_schedule(exercise: Exercise, schedule: list[_Item], settings: _Settings, workdir: Path):
-    n = len(schedule)
-    outcomes: list[_Outcome | None] = [None] * n
-    excluded: set[int] = set()
-    flags: list[str] = []
-    violations = 0
-    budget = settings.submission_timeout
-    if budget is None:
-        budget = max(60.0, 3 * settings.timeout * max(n, 1))
-    started = time.monotonic()
-    child: _Child | None = None
+class _Spares:
+    """Student processes started ahead, one per worker: while a submission is graded, the next one's
+    sandbox starts and imports the source's modules (no student code runs before it is handed out).
+    Each is used for exactly one submission and gets its own scratch; the ones not needed are
+    killed when the batch ends.
 
-    def seed_of(item: _Item) -> int:
-        return _test_seed(exercise, item.test) if item.test else 0
+    One thread starts them all and lives until :meth:`close`: bwrap's ``--die-with-parent`` is
+    bound to the thread that started it (PR_SET_PDEATHSIG), so a short-lived thread would take
+    its sandbox down with it."""
 
-    def stop(c: _Child | None) -> int:
-        if c is not None:
-            c.kill()
-            return c.violations
-        return 0
+    def __init__(self, exercise: Exercise, settings: _Settings, count: int | None, jobs: int):
+        import queue
+        self.exercise, self.settings = exercise, settings
+        self.lock = threading.Lock()
+        self.left = count if count is not None else jobs   # submissions that may still ask for one
+        self.waiting: list = []     # holders of started (or starting) spares, oldest first
+        self.closed = False
+        self.requests: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, name="adteach-spares", daemon=True)
+        self.thread.start()
+        with self.lock:
+            for _ in range(min(jobs, self.left)):
+                self._start()
 
-    try:
-        i = 0
-        while i < n:
-            if time.monotonic() - started > budget:
-                for k in range(i, n):
-                    outcomes[k] = _Outcome("timeout", f"not run: the submission's time budget ({budget:g} s) ran out")
-                break
-            if child is None:
-                child = _Child(exercise, settings, workdir)
-                replay_ok = True
-                for j in range(i):  # replay what ran before, minus what hung or crashed
-                    if j in excluded:
-                        continue
-                    out = child.run(j, schedule[j], seed_of(schedule[j]))
-                    if out.status in ("timeout", "crash"):
-                        excluded.add(j)
-                        violations += stop(child)
-                        child = None
-                        replay_ok = False
-                        break
-                if not replay_ok:
-                    continue
-            item = schedule[i]
-            out = child.run(i, item, seed_of(item))
-            outcomes[i] = out
-            if item.kind == "test" and out.threads > child.baseline_threads:
-                flags.append(f"{item.label}: {out.threads - child.baseline_threads} extra thread(s) "
-                             "started by student code were running when the test started")
-            if out.status in ("timeout", "crash"):
-                excluded.add(i)
-                violations += stop(child)
-                child = None
-            i += 1
-    finally:
-        if child is not None:
-            child.close()
-            violations += child.violations
-    if violations:
-        flags.append(f"{violations} unexpected message(s) on the grader's result channel "
-                     "(ignored; possibly an attempt to forge results)")
-    return outcomes, flags
+    def expect(self, count: int):
+        """How many submissions will ask (known once the inputs are collected)."""
+        with self.lock:
+            self.left = count
+
+    def _serve(self):
+        from .judge import Session
+        while True:
+            holder = self.requests.get()
+            if holder is None:
+                return
+            try:
+                if not self.closed:
+                    holder["session"] = Session(self.exercise, self.settings, holder["workdir"])
+            except Exception as exc:  # noqa: BLE001 - the submission then starts its own, and reports
+                holder["error"] = exc
+            finally:
+                holder["ready"].set()
+
+    def _start(self):
+        holder = {"workdir": Path(tempfile.mkdtemp(prefix="adteach-grade-")), "ready": threading.Event()}
+        self.waiting.append(holder)
+        self.requests.put(holder)
+
+    def take(self):
+        """(session, its workdir) or None."""
+        with self.lock:
+            self.left -= 1
+            if self.closed or not self.waiting:
+                return None
+            holder = self.waiting.pop(0)
+            if self.left > len(self.waiting):
+                self._start()
+        holder["ready"].wait()
+        if "session" not in holder:
+            shutil.rmtree(holder["workdir"], ignore_errors=True)
+            return None
+        return holder["session"], holder["workdir"]
+
+    def close(self):
+        with self.lock:
+            self.closed = True
+            waiting, self.waiting = self.waiting, []
+        self.requests.put(None)
+        for holder in waiting:
+            holder["ready"].wait()
+            if "session" in holder:
+                holder["session"].kill()
+            shutil.rmtree(holder["workdir"], ignore_errors=True)
+        self.thread.join()
 
 
-def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, workdir: Path):
+def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, workdir: Path, spares=None):
     """Run the schedule with the judge (judge.py): tests here, student cells in the student process."""
     from .judge import Session, StudentGone
 
@@ -756,6 +525,12 @@ def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, 
         budget = max(60.0, 3 * settings.timeout * max(len(exercise.cells), 1))
     started = time.monotonic()
     session = None
+    spare_dirs = []
+    if spares is not None:
+        got = spares.take()
+        if got is not None:
+            session = got[0]
+            spare_dirs.append(got[1])
 
     def run(sess, k: int) -> _Outcome:
         item = schedule[k]
@@ -813,6 +588,8 @@ def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, 
     finally:
         if session is not None:
             session.close()
+        for d in spare_dirs:
+            shutil.rmtree(d, ignore_errors=True)
     return outcomes, flags
 
 
@@ -879,7 +656,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
           submission_timeout: float | None = None, progress: bool = False,
           python: str | None = None, sandboxed: bool = True,
           roster: str | os.PathLike | dict | None = None, lms: Sequence[str] = (),
-          lms_assignment: str | None = None, engine: str = "judge") -> dict:
+          lms_assignment: str | None = None) -> dict:
     """Grade many submissions in parallel and write the report to ``report_dir``.
 
     ``submissions`` are notebooks, folders (nbgrader's ``submitted/<student>/<assignment>/``
@@ -898,19 +675,20 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     do not exist. Returns the report dict.
     """
     exercise = load_exercise(source)
-    settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed)
-    if engine not in ("judge", "inprocess"):
-        raise ValueError(f"unknown engine {engine!r}")
-    if engine != "judge":  # the earlier runner (verdict computed in the student's process): bench/ only
-        import dataclasses
-        settings = dataclasses.replace(settings, engine=engine)
+    settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed, check=False)
     for kind in lms:
         if kind not in LMS_FORMATS:
             raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")
-    roster_map = roster if isinstance(roster, dict) else (load_roster(roster) if roster else {})
-    tmp = Path(tempfile.mkdtemp(prefix="adteach-inputs-"))
+    # the first student processes start now, while the sandbox is checked and the inputs collected
+    spares = _Spares(exercise, settings, None, max(1, int(jobs)))
+    tmp = None
     try:
+        if settings.sandbox:
+            sandbox.check()  # SandboxUnavailable (a RuntimeError) says why and what to install
+        roster_map = roster if isinstance(roster, dict) else (load_roster(roster) if roster else {})
+        tmp = Path(tempfile.mkdtemp(prefix="adteach-inputs-"))
         found = collect(submissions, source, tmp, lms=lms)
+        spares.expect(sum(1 for s in found.submissions if s.status is None))
         order = [s.student for s in found.submissions]
         report = {
             "exercise": exercise.name,
@@ -938,7 +716,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
                     except OSError:
                         sha = None
                     return sub, _empty_result(exercise, sub.status, sub.error, sha)
-                return sub, _grade_one(exercise, sub.file, settings)
+                return sub, _grade_one(exercise, sub.file, settings, spares)
             except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
                 return sub, _empty_result(exercise, "error", f"grader error: {type(exc).__name__}: {exc}", None)
             finally:
@@ -965,4 +743,6 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
                 write_report(report, report_dir, students=[], lms=lms, assignment=lms_assignment)
         return report
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        spares.close()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -32,6 +32,7 @@ judge's CPU time plus the student process's.
 from __future__ import annotations
 
 import builtins
+import collections
 import os
 import select
 import subprocess
@@ -242,7 +243,7 @@ class Session:
         self._closed = False
         self._begin(max(60.0, settings.timeout))
         try:
-            self.end.request("hello")
+            self.end.request("hello", imports=list(exercise.imports))
             self.worker = _child_of(self.pid)
         except StudentGone:
             raise RuntimeError("the student process did not start" + self._stderr_tail()) from None
@@ -297,7 +298,7 @@ class Session:
             raise PermissionError(f"{op} of {type(obj).__name__} objects is not available")
         raise PermissionError(op)
 
-    def _snapshot(self, obj, name, limit=512):
+    def _snapshot(self, obj, name, limit=2048):
         """For a getattr that read a plain instance attribute: attribute snapshots of ``obj`` and
         of the judge objects it reaches (breadth first, at most ``limit`` not sent yet), so that
         a student walking a graph of the test's nodes needs one request per ``limit`` nodes.
@@ -305,19 +306,50 @@ class Session:
         if not self._plain(obj) or name not in vars(obj) or hasattr(type(obj), name):
             return None
         sent = self.end.sent
-        out, queue = [], [obj]
+        out, queue = [], collections.deque([obj])
+        plain: dict = {}       # type -> whether its instances are plain (one answer per type and call)
+        allowed: dict = {}     # (type, its instance's keys) -> the keys sent (public, not shadowed by the class)
+        budget = 1 << 20       # array elements and list entries in one snapshot (well below wire.MAX_FRAME)
         while queue and len(out) < limit:
-            o = queue.pop(0)
+            o = queue.popleft()
             if id(o) in sent:
                 continue
-            sent.add(id(o))
-            attrs = {k: v for k, v in vars(o).items()
-                     if type(k) is str and not k.startswith("_") and not hasattr(type(o), k)}
-            out.append((o, attrs))
+            t = type(o)
+            d = vars(o)
+            shape = (t, tuple(d))
+            keys = allowed.get(shape)
+            if keys is None:
+                keys = allowed[shape] = [k for k in shape[1] if type(k) is str and not k.startswith("_")
+                                         and k.isidentifier() and not hasattr(t, k)]
+            attrs = {k: d[k] for k in keys}
             for v in attrs.values():
-                for x in (v if type(v) in (tuple, list) else (v,)):
-                    if id(x) not in sent and self._plain(x):
-                        queue.append(x)
+                tv = type(v)
+                if tv is tuple or tv is list:
+                    budget -= len(v)
+                    for x in v:
+                        tx = type(x)
+                        if tx is np.ndarray:
+                            budget -= x.size
+                        elif tx is not float and id(x) not in sent:
+                            p = plain.get(tx)
+                            if p is None:
+                                p = plain[tx] = self._plain(x)
+                            if p:
+                                queue.append(x)
+                elif tv is np.ndarray:
+                    budget -= v.size
+                elif tv is not float and tv is not str and v is not None and id(v) not in sent:
+                    p = plain.get(tv)
+                    if p is None:
+                        p = plain[tv] = self._plain(v)
+                    if p:
+                        queue.append(v)
+                else:
+                    budget -= 1
+            if budget < 0 and out:   # the rest is asked for when read
+                break
+            sent.add(id(o))
+            out.append((o, attrs))
         return out
 
     def _plain(self, obj) -> bool:
@@ -365,9 +397,12 @@ class Session:
         """Called before every read of the channel: wait for data, or give up on the student process."""
         poller = select.poll()
         poller.register(self.end.rfd, select.POLLIN)
+        blocked = 0      # consecutive checks that found the student reading our request channel
+        idle = 0         # poll timeouts since data last came
         while True:
             if poller.poll(100):
                 return
+            idle += 1
             now = time.monotonic()
             used = self.student_cpu() - self._cpu_start
             if used > self.cpu_limit:
@@ -378,6 +413,27 @@ class Session:
                 raise StudentGone("timeout", f"timed out after {self.wall_limit:g} s (wall clock)")
             if self.proc.poll() is not None and not poller.poll(0):
                 raise self._crashed()
+            if idle % 5 == 0:  # every 0.5 s without data: a deadlock?
+                blocked = blocked + 1 if self._reading_our_requests() else 0
+                if blocked >= 2:
+                    self.kill()
+                    raise StudentGone("crash", "the process running this cell stopped answering: it was "
+                                               "waiting to read the grader's request channel itself")
+
+    def _reading_our_requests(self) -> bool:
+        """Whether the student's main thread is blocked reading the channel the judge writes to (the
+        judge waits for its answer meanwhile: neither side would ever go on)."""
+        if not self.worker or _READ_SYSCALLS is None:
+            return False
+        try:
+            with open(f"/proc/{self.worker}/syscall", "rb") as fh:
+                fields = fh.read(512).split()
+            if len(fields) < 2 or int(fields[0]) not in _READ_SYSCALLS:
+                return False
+            target = os.readlink(f"/proc/{self.worker}/fd/{int(fields[1], 16)}")
+            return target == f"pipe:[{os.fstat(self.end.wfd).st_ino}]"
+        except (OSError, ValueError):
+            return False
 
     def _crashed(self) -> StudentGone:
         try:
@@ -454,13 +510,17 @@ class Session:
             except OSError:
                 pass
         try:
-            sandbox.kill(self.proc, self.pid)
+            sandbox.kill(self.proc, self.pid)  # the box's PID 1 by its pidfd: everything in the box dies
         except (ProcessLookupError, PermissionError):
             pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+
+
+# read, pread64, readv, preadv, preadv2 (what /proc/<pid>/syscall shows a blocked read as)
+_READ_SYSCALLS = {"x86_64": {0, 17, 19, 295, 327}, "aarch64": {63, 65, 67, 69, 286}}.get(os.uname().machine)
 
 
 def _child_of(pid):

@@ -78,11 +78,16 @@ _ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/
               "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives", "/etc/fonts", "/etc/mime.types")
 
 # Runs inside the sandbox before the program: stdlib only, no site, no user code yet.
+# The uid switch clears the parent-death signal that bwrap's --die-with-parent set (the kernel does so
+# on every credential change): it is set again after it, so that when bwrap dies (the judge killed it,
+# or the judge died), this process, PID 1 of the box, dies and the kernel kills everything in the box.
 _TRAMPOLINE = (
     "import os,resource,sys\n"
     "n,uid=int(sys.argv[1]),int(sys.argv[2])\n"
     "if os.getuid()==0 and uid>0:\n"
     " os.setgroups([]);os.setgid(uid);os.setuid(uid)\n"
+    " import ctypes\n"
+    " if ctypes.CDLL(None,use_errno=True).prctl(1,9,0,0,0)!=0:os._exit(125)\n"
     "if n>0:resource.setrlimit(resource.RLIMIT_NPROC,(n,n))\n"
     "os.execv(sys.argv[3],sys.argv[3:])\n"
 )

@@ -101,6 +101,7 @@ class Refs:
         self.objects: dict[int, object] = {}
         self.ids: dict[int, int] = {}
         self.proxies: dict[int, object] = {}
+        self.names: dict = {}             # type -> the class name its handles carry
         self.make_proxy = proxy_factory
 
     def ref(self, obj) -> dict:
@@ -110,9 +111,13 @@ class Refs:
             rid = len(self.objects) + 1
             self.objects[rid] = obj
             self.ids[key] = rid
-        name = getattr(type(obj), "__name__", "object")
-        if not isinstance(name, str) or not _NAME.match(name):
-            name = "object"
+        t = type(obj)
+        name = self.names.get(t)
+        if name is None:
+            name = getattr(t, "__name__", "object")
+            if not isinstance(name, str) or not _NAME.match(name):
+                name = "object"
+            self.names[t] = name
         return {"$r": rid, "$s": self.side, "$c": name}
 
     def own(self, rid):
@@ -151,12 +156,33 @@ def encode(value, refs: Refs, *, arrays=None, leaves=None, _depth=0, _stack=None
         return {"$t": "sc", "dtype": "<f8", "v": _float_out(float(value))}
     proxy_rid = getattr(t, "_wire_rid_of", None)
     if proxy_rid is not None:            # our proxy of the other side's object: send its handle back
+        if len(_PROXY_TYPES) < 4096:
+            _PROXY_TYPES.add(t)
         rid, side, name = proxy_rid(value)
         return {"$r": rid, "$s": side, "$c": name}
     if _depth > MAX_DEPTH:
         return refs.ref(value)
     if t is complex:
         return {"$t": "c", "re": _float_out(value.real), "im": _float_out(value.imag)}
+    if t in _REF_TYPES:                 # a type seen before that always becomes a handle
+        return refs.ref(value)
+    if t is tuple or t is list:         # the common case first: numbers, strings and handles
+        out = []
+        for v in value:
+            tv = type(v)
+            if tv is float:
+                out.append(_float_out(v))
+            elif tv is str or tv is bool or v is None or (tv is int and -(1 << 62) < v < (1 << 62)):
+                out.append(v)
+            elif tv in _REF_TYPES:
+                out.append(refs.ref(v))
+            elif tv in _PROXY_TYPES:
+                rid, side, name = tv._wire_rid_of(v)
+                out.append({"$r": rid, "$s": side, "$c": name})
+            else:
+                break
+        else:
+            return out if t is list else {"$t": "tuple", "v": out}
     if t in (list, tuple, dict):
         stack = _stack if _stack is not None else set()
         if id(value) in stack:
@@ -185,7 +211,14 @@ def encode(value, refs: Refs, *, arrays=None, leaves=None, _depth=0, _stack=None
             leaves.append(value)
             return {"$t": "leaf", "v": encode(value.value, refs, _depth=_depth + 1)}
         return {"$t": "var", "v": encode(value.value, refs, _depth=_depth + 1)}
+    if not isinstance(value, (np.ndarray, np.generic)) and t.__name__ != "Var" and len(_REF_TYPES) < 4096:
+        _REF_TYPES.add(t)
     return refs.ref(value)
+
+
+# types whose values are always sent as handles, and our proxy types (filled by encode as it meets them)
+_REF_TYPES: set = set()
+_PROXY_TYPES: set = set()
 
 
 def _var_type():
@@ -219,19 +252,19 @@ def decode(obj, refs: Refs, *, arrays=None, leaf=None, _depth=0, _count=None):
         raise ProtocolError("value with too many entries")
     if t is dict and "$r" in obj:   # the common case first: a handle
         if len(obj) != 3 or type(obj["$r"]) is not int or obj.get("$s") not in ("j", "s") \
-                or type(obj.get("$c")) is not str or not _NAME.match(obj["$c"]):
+                or type(obj.get("$c")) is not str or not _good_name(obj["$c"]):
             raise ProtocolError("malformed handle")
         if obj["$s"] == refs.side:
             return refs.own(obj["$r"])
         return refs.proxy(obj["$r"], obj["$c"])
     kw = dict(refs=refs, arrays=arrays, leaf=leaf, _depth=_depth + 1, _count=count)
     if t is list:
-        return [decode(v, **kw) for v in obj]
+        return _decode_items(obj, kw)
     if t is not dict:
         raise ProtocolError(f"unexpected JSON type {t.__name__}")
     tag = obj.get("$t")
     if tag == "tuple" and set(obj) == {"$t", "v"} and type(obj["v"]) is list:
-        return tuple(decode(v, **kw) for v in obj["v"])
+        return tuple(_decode_items(obj["v"], kw))
     if tag == "dict" and set(obj) == {"$t", "v"} and type(obj["v"]) is list:
         out = {}
         for pair in obj["v"]:
@@ -302,6 +335,35 @@ def decode(obj, refs: Refs, *, arrays=None, leaf=None, _depth=0, _count=None):
         _check_var_value(value)
         return leaf(value)
     raise ProtocolError(f"unknown value {str(tag)[:40]!r}")
+
+
+def _decode_items(items: list, kw: dict) -> list:
+    """decode() of each entry of a list (plain scalars inline: they are most entries)."""
+    out = []
+    for v in items:
+        tv = type(v)
+        if tv is str or tv is int or tv is bool or v is None:
+            out.append(v)
+        elif tv is float:
+            if not math.isfinite(v):
+                raise ProtocolError("non-finite JSON number")
+            out.append(v)
+        else:
+            out.append(decode(v, **kw))
+    return out
+
+
+_GOOD_NAMES: set = set()
+
+
+def _good_name(name: str) -> bool:
+    if name in _GOOD_NAMES:
+        return True
+    if not _NAME.match(name):
+        return False
+    if len(_GOOD_NAMES) < 4096:
+        _GOOD_NAMES.add(name)
+    return True
 
 
 def _check_var_value(value):
@@ -570,6 +632,7 @@ class Endpoint:
         self.caching = False             # the student side caches attribute snapshots (see get_attr)
         self.snapshot = None             # the judge side: obj -> snapshots to send with a getattr reply
         self.pending: list = []          # requests that need no reply, sent with the next message
+        self.sets: dict | None = None    # (rid, name) -> value: the pending sets of plain objects
         self.sent: set = set()           # the judge side: ids of objects whose snapshot the student holds
 
     def _read(self):
@@ -581,25 +644,40 @@ class Endpoint:
     # -- attributes, with the student side's cache -----------------------------------------------
     def get_attr(self, proxy, name):
         """``proxy.name``. The student side keeps the snapshots the judge sends with a reply, valid
-        until the next message from the judge (which may have run code that changed them)."""
+        until the next message from the judge (which may have run code that changed them). A
+        snapshot's attributes are decoded when first read."""
         rid = object.__getattribute__(proxy, "_w_rid")
         if self.caching:
             entry = self.cache.get(rid)
-            if entry is not None and entry[0] == self.epoch and name in entry[1]:
-                return entry[1][name]
+            if entry is not None and entry[0] == self.epoch:
+                done = entry[2]
+                if name in done:
+                    return done[name]
+                raw = entry[1]
+                if name in raw:
+                    value = done[name] = decode(raw.pop(name), self.refs)
+                    return value
         return self.request("getattr", obj=proxy, name=name)
 
     def set_attr(self, proxy, name, value):
         if self.caching:  # no reply needed: the judge is waiting and handles requests in order
-            msg = {"q": "setattr", "nr": True, "name": name, "obj": encode(proxy, self.refs),
-                   "value": encode(value, self.refs)}
-            self.pending.append(msg)
-            if len(self.pending) >= 4096:
-                self.flush()
             rid = object.__getattribute__(proxy, "_w_rid")
             entry = self.cache.get(rid)
             if entry is not None and entry[0] == self.epoch:
-                entry[1][name] = value
+                # a plain object (it has a snapshot: setting its attributes runs no code): the sets
+                # are gathered in one "sets" message, only the last value of each attribute
+                if self.sets is None:
+                    self.sets = {}
+                    self.pending.append({"q": "sets", "nr": True, "v": self.sets})
+                self.sets[(rid, name)] = encode(value, self.refs)
+                entry[2][name] = value
+                entry[1].pop(name, None)
+            else:  # may run code on the judge's side: later sets stay after it
+                self.sets = None
+                self.pending.append({"q": "setattr", "nr": True, "name": name, "obj": encode(proxy, self.refs),
+                                     "value": encode(value, self.refs)})
+            if len(self.pending) >= 4096 or (self.sets is not None and len(self.sets) >= 65536):
+                self.flush()
             return None
         return self.request("setattr", obj=proxy, name=name, value=value)
 
@@ -607,14 +685,15 @@ class Endpoint:
     def _send(self, msg):
         if self.snapshot is not None and msg.get("pure") is not True:
             self.sent.clear()   # the judge may have run code: what the student cached is stale
-        if self.pending:
-            batch, self.pending = self.pending, []
-            write_frame(self.wfd, {"q": "batch", "m": batch})
+        self.flush()
         write_frame(self.wfd, msg)
 
     def flush(self):
         if self.pending:
-            batch, self.pending = self.pending, []
+            batch, self.pending, self.sets = self.pending, [], None
+            for m in batch:
+                if m["q"] == "sets":
+                    m["v"] = [[rid, name, v] for (rid, name), v in m["v"].items()]
             write_frame(self.wfd, {"q": "batch", "m": batch})
 
     def request(self, op, *, arrays=None, leaves=None, **fields):
@@ -649,8 +728,11 @@ class Endpoint:
                 if "wb" in msg:
                     self._write_back(msg["wb"], arrays)
                 if "snap" in msg and self.caching:
-                    for rid, attrs in _list(msg["snap"]):
-                        self.cache[rid] = (self.epoch, decode(attrs, self.refs))
+                    for entry in _list(msg["snap"]):
+                        if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not int \
+                                or type(entry[1]) is not dict:
+                            raise ProtocolError("malformed snapshot")
+                        self.cache[entry[0]] = (self.epoch, entry[1], {})
                 return value
             if kind == "err" and set(msg) == {"r", "i", "e"}:
                 raise exception_from(msg["e"], self.local_exceptions)
@@ -681,7 +763,10 @@ class Endpoint:
             for m in msg["m"]:
                 if type(m) is not dict or m.get("nr") is not True or m.get("q") == "batch":
                     raise ProtocolError("malformed batch")
-                self.handle(m)
+                if m.get("q") == "sets":
+                    self._sets(m)
+                else:
+                    self.handle(m)
             return
         self.depth += 1
         try:
@@ -707,6 +792,25 @@ class Endpoint:
 
     def where(self, exc):
         return None
+
+    def _sets(self, msg):
+        """Attribute sets of this side's objects, gathered by the other side (no reply)."""
+        if set(msg) != {"q", "nr", "v"} or type(msg["v"]) is not list:
+            raise ProtocolError("malformed sets")
+        refs, policy = self.refs, self.policy
+        for entry in msg["v"]:
+            if type(entry) is not list or len(entry) != 3 or type(entry[1]) is not str \
+                    or not entry[1].isidentifier():
+                raise ProtocolError("malformed set")
+            obj = refs.own(entry[0])
+            name = entry[1]
+            value = decode(entry[2], refs)
+            try:
+                if policy is not None:
+                    policy("setattr", obj, name)
+                setattr(obj, name, value)
+            except Exception:  # noqa: BLE001 - as a refused setattr without reply: nothing to answer
+                pass
 
     def _answer(self, op, msg):
         if op in self.handlers:
@@ -735,7 +839,9 @@ class Endpoint:
                 if snap is not None:   # a plain instance attribute: reading it ran no code
                     reply = {"r": "ok", "v": encode(result, self.refs), "pure": True}
                     if snap:
-                        reply["snap"] = [[self.refs.ref(o)["$r"], encode(attrs, self.refs)] for o, attrs in snap]
+                        refs = self.refs
+                        reply["snap"] = [[refs.ref(o)["$r"], {k: encode(v, refs) for k, v in attrs.items()}]
+                                         for o, attrs in snap]
                     return reply
         elif op == "setattr":
             setattr(obj, name, decode(msg.get("value"), self.refs))
