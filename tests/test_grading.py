@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from adteach.grading import judge  # noqa: E402
 from adteach.grading import (
     NotebookError,
     build_schedule,
@@ -394,6 +395,28 @@ def test_infinite_loop_costs_only_its_time_limit(tmp_path):
     assert elapsed < 120, elapsed
 
 
+TALKER = """
+def numerical_derivative(f, x, h=1e-6):
+    import time
+    while True:          # never silent: it calls the test's function (a request to the judge) every 20 ms
+        f(x)
+        time.sleep(0.02)
+"""
+
+
+def test_a_process_that_keeps_talking_is_stopped_by_the_wall_clock(tmp_path, monkeypatch):
+    """The limits are checked on every read of the channel, not only when it falls silent."""
+    monkeypatch.setattr(judge, "WALL_FLOOR", 4.0)
+    sub = tmp_path / "talker.ipynb"
+    sub.write_bytes(_submission({**GOOD, "numerical_derivative": TALKER}))
+    t0 = time.monotonic()
+    res = grade_submission(SOURCE, sub, timeout=0.5, memory_mb=MEMORY_MB)
+    assert time.monotonic() - t0 < 60
+    assert res["score"] == 3, res
+    assert res["tests"][2]["status"] == "timeout"
+    assert "timed out after 4 s (wall clock)" in res["tests"][2]["feedback"]
+
+
 # -- release ----------------------------------------------------------------------------------
 
 def test_release_has_no_solution_or_hidden_tests():
@@ -607,3 +630,37 @@ def test_spare_student_processes_serve_one_submission_each(tmp_path):
     scores = {k: r["score"] for k, r in report["submissions"].items()}
     assert scores == {"plant": 4.0, "oracle0": 3.0, "oracle1": 3.0}, report["submissions"]
     assert _student_processes() == before
+
+
+BIG_EXPONENT = r'''def op_gradient_check(make_op, values, h=1e-6):
+    op = make_op()                    # the test's operation: an object of the judge
+    try:
+        op.e                          # only Power has an exponent
+    except AttributeError:
+        return [(1.0, 1.0), (1.0, 1.0)]
+
+    class Leaf:                       # read by the judge's Power.forward: x.value ** self.e
+        value = 3
+        name = "v"
+
+    op.e = 3 * 10 ** 6                # as an int, 3 ** e would be one C operation of the judge holding the GIL
+    op(Leaf())
+    raise ValueError("the judge computed the big power")
+'''
+
+
+def test_integers_written_into_the_tests_objects_cannot_stall_the_judge(tmp_path):
+    """The red team's GIL freeze: a huge int exponent written into the test's Power object made the
+    test's own code compute 3 ** e for hours in the judge. Written integers above 2**16 arrive as floats,
+    so the test's arithmetic overflows at once (and the item fails, as the control's does)."""
+    source = Path(__file__).parent.parent / "exercises" / "source" / "04_find_the_bug.ipynb"
+    nb = release_notebook(read_notebook(source))
+    for cell in nb["cells"]:
+        if _gid(cell) == "ex04-op-check":
+            cell["source"] = BIG_EXPONENT
+    sub = tmp_path / "big_exponent.ipynb"
+    sub.write_text(json.dumps(nb))
+    res = grade_submission(source, sub, timeout=5.0, memory_mb=MEMORY_MB)
+    test = next(t for t in res["tests"] if t["grade_id"] == "ex04-test-op-check")
+    assert test["status"] == "fail", test
+    assert "OverflowError" in test["feedback"] and "computed the big power" not in test["feedback"], test

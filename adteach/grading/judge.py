@@ -49,6 +49,10 @@ STUDENT = Path(__file__).with_name("_student.py")
 JUDGE_FILE = "<judge {}>"
 
 
+#: The wall-clock bound of one item is 5x its CPU-time limit, and at least this many seconds.
+WALL_FLOOR = 60.0
+
+
 class StudentGone(BaseException):
     """The student process is gone or unusable (raised through test code, which must not catch it)."""
 
@@ -182,7 +186,7 @@ class Session:
         self.exercise = exercise
         self.pristine_classes: set = set()
         self.cpu_limit = settings.timeout
-        self.wall_limit = max(60.0, 5 * settings.timeout)
+        self.wall_limit = max(WALL_FLOOR, 5 * settings.timeout)
         self._deadline = None
         self._cpu_start = 0.0
         req_r, req_w = os.pipe()
@@ -400,17 +404,18 @@ class Session:
         blocked = 0      # consecutive checks that found the student reading our request channel
         idle = 0         # poll timeouts since data last came
         while True:
-            if poller.poll(100):
-                return
-            idle += 1
-            now = time.monotonic()
+            # the limits first, on every read: a process that keeps sending requests (the judge
+            # answers each) never leaves the channel silent, and must be stopped all the same
             used = self.student_cpu() - self._cpu_start
             if used > self.cpu_limit:
                 self.kill()
                 raise StudentGone("timeout", f"timed out after {self.cpu_limit:g} s of CPU time")
-            if now > self._deadline:
+            if time.monotonic() > self._deadline:
                 self.kill()
                 raise StudentGone("timeout", f"timed out after {self.wall_limit:g} s (wall clock)")
+            if poller.poll(100):
+                return
+            idle += 1
             if self.proc.poll() is not None and not poller.poll(0):
                 raise self._crashed()
             if idle % 5 == 0:  # every 0.5 s without data: a deadlock?
