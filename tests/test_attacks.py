@@ -454,7 +454,7 @@ def test_batch_finished_and_reported(attacked):
                                   "answer_protocol", "write_report", "read_secrets", "read_from_caller",
                                   "tamper_checker", "liars", "hooks", "contaminate", "daemon", "fork_bomb",
                                   "output_flood", "disk_fill", "surrogates"])
-def test_attack_scores_no_more_than_its_control(attacked, name):
+def test_attack_scores_its_controls_score(attacked, name):
     res = _result(attacked, name)
     expected = attacked["cases"][name][1]
     assert res["status"] == "graded", res
@@ -614,3 +614,19 @@ def test_the_judge_parses_replies_strictly_and_builds_only_plain_data():
         assert isinstance(exc, Exception) and type(exc).__name__ == name
     with pytest.raises(wire.ProtocolError):
         wire.exception_from({"type": "X", "module": "m", "bases": [], "msg": 3, "where": None})
+
+
+def test_every_test_the_threat_model_cites_exists():
+    """The README's threat model backs each sentence with a test: each one it names is a real test."""
+    import re
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Grading untrusted notebooks: threat model"):readme.index("## Benchmarks")]
+    tests_dir = Path(__file__).parent
+    cited = set(re.findall(r"`(?:tests/(test_\w+\.py)::)?(test_\w+)`", section))
+    assert len(cited) >= 20
+    for file, name in cited:
+        files = [tests_dir / file] if file else sorted(tests_dir.glob("test_*.py"))
+        assert any(re.search(rf"^def {name}\(", f.read_text(encoding="utf-8"), re.M) for f in files), (file, name)
+    for file in set(re.findall(r"`(tests/[\w/]+\.py)`", section)):
+        assert (tests_dir.parent / file).is_file(), file
+    assert re.findall(r"cases? `(\w+)`", section)  # attack cases are named too
