@@ -1250,7 +1250,6 @@ def check_order_function(fn, output, *, name=None, parents="parents"):
     The graph is recorded before the call and the order is checked against that record,
     so a function that changes the graph it is given (``output.parents = ()``, then
     ``return [output]``) is told that it did, instead of being checked on the graph it cut.
-    Returns the order.
     """
     label = name or f"{_fn_name(fn, None)}({_node_label(output)})"
     before = _graph_of(output, parents)
@@ -1264,7 +1263,6 @@ def check_order_function(fn, output, *, name=None, parents="parents"):
         _fail(f"{label} changed the graph it was given (the {parents} of {shown}"
               f"{' and more' if len(changed) > 3 else ''}): a topological sort must only read the graph")
     check_topological_order(order, output, name=label, parents=parents, _graph=before)
-    return order
 
 
 def check_topological_order(order, output, *, name=None, parents="parents", _graph=None):

@@ -57,7 +57,7 @@ from .notebook import (
 from .inputs import collect, load_roster
 from .release import ReleaseError, student_view, validate_source
 from .reports import LMS_FORMATS, write_report
-from . import sandbox
+from . import compiling, sandbox
 from .scan import import_bindings, scan_code
 
 __all__ = [
@@ -191,7 +191,7 @@ _MAGIC = re.compile(r"^(\s*)([%!].*)$")
 def _neutralise_magics(code: str) -> str:
     """Comment out IPython magics / shell escapes when (and only when) the cell isn't Python."""
     try:
-        ast.parse(code)
+        compiling.parse(code)
         return code
     except SyntaxError:
         pass
@@ -210,7 +210,7 @@ def _neutralise_magics(code: str) -> str:
 def _module_level_names(code: str) -> list[str]:
     """Names a cell binds (or deletes) at module level: assignments, imports, defs, classes, ..."""
     try:
-        tree = ast.parse(code)
+        tree = compiling.parse(code)
     except (SyntaxError, ValueError):
         return []
     names: set[str] = set()

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sandbox, wire
+from . import compiling, sandbox, wire
 from .wire import ProtocolError
 
 STUDENT = Path(__file__).with_name("_student.py")
@@ -480,7 +480,7 @@ class Session:
             except Exception:  # noqa: BLE001 - the student replaced its random modules: its own business
                 pass
         try:
-            compiled = compile(code, filename, "exec", dont_inherit=True)
+            compiled = compiling.compile_cell(code, filename)
         except SyntaxError as exc:
             return False, feedback_of(exc), None
         try:

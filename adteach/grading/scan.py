@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 
+from . import compiling
+
 __all__ = ["scan_code", "import_bindings"]
 
 _SUSPICIOUS_MODULES = {
@@ -80,7 +82,7 @@ def import_bindings(code: str) -> list[tuple[str, str, str | None]]:
     functions are ignored; relative and star imports are skipped.
     """
     try:
-        tree = ast.parse(code)
+        tree = compiling.parse(code)
     except (SyntaxError, ValueError):
         return []
     out: list[tuple[str, str, str | None]] = []
@@ -121,7 +123,7 @@ def scan_code(code: str, module_names: set[str] | frozenset[str] = frozenset(),
     them is reported too (the grader restores them before each test).
     """
     try:
-        tree = ast.parse(code)
+        tree = compiling.parse(code)
     except (SyntaxError, ValueError):
         return []
     modules = set(module_names) | {"builtins", "__builtins__", "sys", "os"}
