@@ -33,11 +33,11 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -512,6 +512,21 @@ class _Spares:
         self.thread.join()
 
 
+def _budget(exercise: Exercise, settings: _Settings) -> float:
+    """A submission's time budget: ``submission_timeout``, or bounded by the source's cells (not by
+    how many cells the student added)."""
+    if settings.submission_timeout is not None:
+        return float(settings.submission_timeout)
+    return max(60.0, 3 * settings.timeout * max(len(exercise.cells), 1))
+
+
+def _deadline(exercise: Exercise, settings: _Settings) -> float:
+    """The hard limit on one submission's grading (seconds), enforced by the supervisor: the budget
+    (checked by the judge between items) plus a margin for the item running when it ran out."""
+    budget = _budget(exercise, settings)
+    return budget + max(10.0, 0.25 * budget)
+
+
 def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, workdir: Path, spares=None):
     """Run the schedule with the judge (judge.py): tests here, student cells in the student process."""
     from .judge import Session, StudentGone
@@ -520,9 +535,7 @@ def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, 
     outcomes: list[_Outcome | None] = [None] * n
     excluded: set[int] = set()
     flags: list[str] = []
-    budget = settings.submission_timeout
-    if budget is None:  # bounded by the source's cells, not by how many the student added
-        budget = max(60.0, 3 * settings.timeout * max(len(exercise.cells), 1))
+    budget = _budget(exercise, settings)
     started = time.monotonic()
     session = None
     spare_dirs = []
@@ -591,6 +604,260 @@ def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, 
         for d in spare_dirs:
             shutil.rmtree(d, ignore_errors=True)
     return outcomes, flags
+
+
+# -- the workers and their supervisor ---------------------------------------------------------
+#
+# The judge runs the pristine test code on values the student process returned, and test code can
+# do unbounded work on them (``3 ** n`` for a huge returned n is one C call that holds the GIL;
+# ``for _ in range(n)`` never ends). So the judge's work for a batch runs in worker PROCESSES
+# (one per --jobs slot, each grading a sequence of submissions and keeping its own spare student
+# process), and this process only supervises them: it hands out submissions, receives each result
+# as JSON over a pipe, and enforces a hard deadline per submission (:func:`_deadline`). A worker
+# that overruns is frozen, everything it started is killed (the boxes by their PID 1, which takes
+# their whole PID namespace with it), then the worker itself; the submission is reported as
+# "timeout" and a fresh worker takes the next one. Workers are started with fork+exec
+# (``subprocess``: safe whatever threads this process has), in their own session, and die with it.
+
+_WORKER_BOOT = "from adteach.grading.grade import _worker_main; _worker_main()"
+
+
+def _worker_main() -> None:
+    """A worker (``python -c _WORKER_BOOT <result fd>``): a JSON init line, then one JSON line per
+    submission on stdin; one JSON line per result on the result fd."""
+    import ctypes
+    import json
+    try:   # die with the supervisor (the thread that started us: it lives until the batch ends)
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)   # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
+    if str(os.getppid()) != os.environ.get("ADTEACH_GRADE_SUPERVISOR"):
+        os._exit(70)           # the supervisor died before the line above
+    out = int(sys.argv[1])
+    init = json.loads(sys.stdin.readline())
+    exercise = load_exercise(init["source"])
+    settings = _Settings(**init["settings"])
+    spares = _Spares(exercise, settings, 1 if init["spare"] else 0, 1)
+    try:
+        for line in sys.stdin:
+            job = json.loads(line)
+            spares.expect(2 if job["spare"] else 1)    # this one, and a spare for the next?
+            if job["spare"]:
+                with spares.lock:
+                    if not spares.waiting:   # none was started for this one: it starts now, the next's after it
+                        spares._start()
+            try:
+                res = _grade_one(exercise, Path(job["path"]), settings, spares)
+            except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+                res = _empty_result(exercise, "error", f"grader error: {type(exc).__name__}: {exc}", None)
+            data = (json.dumps({"id": job["id"], "result": res}) + "\n").encode()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view):]
+    finally:
+        spares.close()
+
+
+def _descendants(pid: int) -> list:
+    """Host pids of every process below ``pid`` (children first seen first)."""
+    children: dict = {}
+    for p in sandbox._processes():
+        parent = sandbox._ppid(p)
+        if parent is not None:
+            children.setdefault(parent, []).append(p)
+    out, todo = [], list(children.get(pid, ()))
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
+
+
+def _kill_tree(proc) -> None:
+    """End worker ``proc`` and everything it started: boxes (by their PID 1), bwraps, unsandboxed
+    student processes and their groups. The worker is stopped first, so it starts nothing meanwhile."""
+    import signal
+    try:
+        os.killpg(proc.pid, signal.SIGSTOP)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for _ in range(5):
+        found = []
+        for p in _descendants(proc.pid):
+            try:
+                found.append((p, os.pidfd_open(p)))
+            except OSError:
+                continue
+        if not found:
+            break
+        # PID 1 of a box first: the kernel then kills its whole PID namespace
+        found.sort(key=lambda pf: sandbox._ns_pid(pf[0]) != 1)
+        for p, fd in found:
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                if os.getpgid(p) == p:
+                    os.killpg(p, signal.SIGKILL)
+            except OSError:
+                pass
+        import select
+        for _p, fd in found:
+            try:
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                poller.poll(5000)
+            finally:
+                os.close(fd)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    if os.geteuid() == 0:
+        sandbox.sweep()   # a box whose bwrap went before its PID 1 was found (see sandbox.sweep)
+
+
+class _Worker:
+    def __init__(self, source: Path, settings: _Settings, spare: bool):
+        import json
+        from dataclasses import asdict
+        rfd, wfd = os.pipe()
+        env = dict(os.environ)
+        root = str(Path(sandbox.package_dir()).parent)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["ADTEACH_GRADE_SUPERVISOR"] = str(os.getpid())
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT, str(wfd)], stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, pass_fds=[wfd], env=env,
+                                         start_new_session=True)
+        finally:
+            os.close(wfd)
+        self.rfd = rfd
+        self.buf = b""
+        self.job = None          # (id, submission, deadline) being graded
+        self.spare = spare       # holds a started student process for its next submission
+        self.dead = False
+        self.send({"source": str(source.resolve()), "settings": asdict(settings), "spare": spare})
+
+    def send(self, msg: dict) -> bool:
+        import json
+        try:
+            self.proc.stdin.write((json.dumps(msg) + "\n").encode())
+            self.proc.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def read(self) -> list:
+        """Complete result lines now available; sets ``dead`` at EOF."""
+        import json
+        try:
+            chunk = os.read(self.rfd, 1 << 20)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.dead = True
+            return []
+        self.buf += chunk
+        *lines, self.buf = self.buf.split(b"\n")
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def close(self, kill: bool) -> None:
+        try:
+            self.proc.stdin.close()     # EOF: the worker closes its spare and exits
+        except OSError:
+            pass
+        if not kill:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                kill = True
+        if kill:
+            _kill_tree(self.proc)
+        os.close(self.rfd)
+
+
+class _Supervisor:
+    """The workers of one batch (see above); runs in the thread that called :func:`grade`."""
+
+    def __init__(self, source: Path, exercise: Exercise, settings: _Settings, jobs: int):
+        self.source, self.exercise, self.settings = source, exercise, settings
+        self.limit = _deadline(exercise, settings)
+        self.workers = [_Worker(source, settings, True) for _ in range(jobs)]
+
+    def _timeout_result(self, sub) -> dict:
+        try:
+            sha = hashlib.sha256(read_submission(sub.file)).hexdigest()
+        except OSError:
+            sha = None
+        return _empty_result(self.exercise, "timeout",
+                             f"the test code did not finish within {self.limit:g} s on this submission's values "
+                             f"(its grading was stopped; see the README's threat model)", sha)
+
+    def run(self, queue: list, record, bar) -> None:
+        import select
+        queue = list(queue)
+        next_id = 0
+        while True:
+            for i, w in enumerate(self.workers):   # hand out work
+                if w.job is None and queue:
+                    if w.dead or w.proc.poll() is not None:   # an idle worker that died: a fresh one
+                        w.close(kill=True)
+                        w = self.workers[i] = _Worker(self.source, self.settings, False)
+                    sub = queue.pop(0)
+                    others = sum(1 for x in self.workers if x is not w and x.spare and not x.dead)
+                    w.spare = len(queue) > others
+                    if not w.send({"id": next_id, "path": str(sub.file), "spare": w.spare}):
+                        w.dead = True
+                    w.job = (next_id, sub, time.monotonic() + self.limit)
+                    next_id += 1
+            busy = [w for w in self.workers if w.job is not None]
+            if not busy:
+                return
+            wait = max(0.0, min(w.job[2] for w in busy) - time.monotonic())
+            poller = select.poll()
+            by_fd = {}
+            for w in busy:
+                poller.register(w.rfd, select.POLLIN)
+                by_fd[w.rfd] = w
+            events = poller.poll(int(min(wait, 1.0) * 1000) + 1) if not any(w.dead for w in busy) else []
+            for fd, _ev in events:
+                w = by_fd[fd]
+                for msg in w.read():
+                    if w.job is not None and msg.get("id") == w.job[0]:
+                        sub = w.job[1]
+                        w.job = None
+                        record(sub, msg["result"])
+                        bar.update(sub.path)
+            now = time.monotonic()
+            for i, w in enumerate(self.workers):
+                if w.job is not None and (w.dead or now > w.job[2]):
+                    sub = w.job[1]
+                    if w.dead:
+                        w.proc.wait()
+                        res = _empty_result(self.exercise, "error", "grader error: the grading worker exited "
+                                            f"(status {w.proc.returncode})", None)
+                    else:
+                        res = self._timeout_result(sub)
+                    w.job = None
+                    w.close(kill=True)
+                    record(sub, res)
+                    bar.update(sub.path)
+                    others = sum(1 for x in self.workers if x is not w and x.spare)
+                    self.workers[i] = _Worker(self.source, self.settings, len(queue) > others)
+
+    def close(self) -> None:
+        for w in self.workers:
+            try:
+                w.close(kill=w.job is not None or w.dead)
+            except Exception:  # noqa: BLE001 - close every worker
+                _kill_tree(w.proc)
+        self.workers = []
 
 
 # -- many submissions -------------------------------------------------------------------------
@@ -679,8 +946,9 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     for kind in lms:
         if kind not in LMS_FORMATS:
             raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")
-    # the first student processes start now, while the sandbox is checked and the inputs collected
-    spares = _Spares(exercise, settings, None, max(1, int(jobs)))
+    # the workers (and each one's first student process) start now, while the sandbox is checked
+    # and the inputs collected
+    workers = _Supervisor(Path(source), exercise, settings, max(1, int(jobs)))
     tmp = None
     try:
         if settings.sandbox:
@@ -688,7 +956,6 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         roster_map = roster if isinstance(roster, dict) else (load_roster(roster) if roster else {})
         tmp = Path(tempfile.mkdtemp(prefix="adteach-inputs-"))
         found = collect(submissions, source, tmp, lms=lms)
-        spares.expect(sum(1 for s in found.submissions if s.status is None))
         order = [s.student for s in found.submissions]
         report = {
             "exercise": exercise.name,
@@ -708,31 +975,26 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         bar = _Progress(len(found.submissions), progress)
         done: dict[str, dict] = {}
 
-        def work(sub) -> tuple:
-            try:
-                if sub.status is not None:
+        def record(sub, res):
+            done[sub.student] = _report_entry(exercise, sub, res, roster_map)
+            report["submissions"] = {k: done[k] for k in order if k in done}
+            if report_dir is not None:
+                write_report(report, report_dir, students=[sub.student])
+
+        try:
+            queue = []
+            for sub in found.submissions:
+                if sub.status is not None:   # reported as found (unreadable, not a notebook, ...)
                     try:
                         sha = hashlib.sha256(read_submission(sub.file)).hexdigest() if sub.file else None
                     except OSError:
                         sha = None
-                    return sub, _empty_result(exercise, sub.status, sub.error, sha)
-                return sub, _grade_one(exercise, sub.file, settings, spares)
-            except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
-                return sub, _empty_result(exercise, "error", f"grader error: {type(exc).__name__}: {exc}", None)
-            finally:
-                bar.update(sub.path)
-
-        pool = ThreadPoolExecutor(max_workers=max(1, int(jobs)))
-        try:
-            futures = [pool.submit(work, s) for s in found.submissions]
-            for fut in as_completed(futures):
-                sub, res = fut.result()
-                done[sub.student] = _report_entry(exercise, sub, res, roster_map)
-                report["submissions"] = {k: done[k] for k in order if k in done}
-                if report_dir is not None:
-                    write_report(report, report_dir, students=[sub.student])
+                    record(sub, _empty_result(exercise, sub.status, sub.error, sha))
+                    bar.update(sub.path)
+                else:
+                    queue.append(sub)
+            workers.run(queue, record, bar)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
         report["complete"] = True
         report["missing"] = [sid for sid in roster_map if sid not in done]   # on the roster, nothing handed in
@@ -743,6 +1005,6 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
                 write_report(report, report_dir, students=[], lms=lms, assignment=lms_assignment)
         return report
     finally:
-        spares.close()
+        workers.close()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

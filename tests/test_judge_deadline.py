@@ -1,0 +1,133 @@
+"""A test cell that does unbounded work on a value student code returned cannot stall the batch.
+
+The judge runs the pristine test cells on the values the student process returns. A test whose own
+code computes with such a value (``for _ in range(square(3))``, ``sum(range(square(4)))``: the
+latter is one C call that never releases the GIL) could run forever in the grader. ``adteach grade``
+runs the judge's work in worker processes under a supervisor with a hard per-submission deadline:
+the worker that overruns is killed with everything it started, the submission is reported as
+"timeout", a fresh worker grades the rest, and the batch completes with its LMS files.
+
+Real submissions of a variant of the toy exercise (tests/grading_data/square.ipynb, whose
+``test_square`` also loops over ``square``'s return values), real bubblewrap, ``--jobs 2``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from adteach.grading import grade, read_notebook, release_notebook, sandbox
+from adteach.grading import judge
+
+pytestmark = pytest.mark.skipif(sandbox.bwrap_path() is None, reason="needs bubblewrap (apt-get install bubblewrap)")
+
+grade_module = importlib.import_module("adteach.grading.grade")   # the package exports the function
+SOURCE = Path(__file__).parent / "grading_data" / "square.ipynb"
+
+# prepended to the pristine test_square: honest answers make these 9 iterations and a sum of 16 terms
+UNBOUNDED = (
+    "for _ in range(square(3)):      # a Python loop over the returned int\n"
+    "    pass\n"
+    "assert sum(range(square(4))) == 120    # one C call: holds the GIL while it runs\n"
+)
+
+GOOD = {
+    "dsquare": "def dsquare(x):\n    return 2.0 * np.asarray(x, dtype=float)",
+    "numerical_derivative": "def numerical_derivative(f, x, h=1e-6):\n    return (f(x + h) - f(x - h)) / (2 * h)",
+}
+SQUARE_RIGHT = "def square(x):\n    return x * x"
+SQUARE_BAD = "def square(x):\n    return x"
+# a huge int where the test computes with it (returned values are plain ints: not tamed)
+SQUARE_LOOP = "def square(x):\n    return 10 ** 18 if type(x) is int and x == 3 else x * x"
+SQUARE_GIL = "def square(x):\n    return 10 ** 18 if type(x) is int and x == 4 else x * x"
+
+
+def _gid(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _source(tmp: Path) -> Path:
+    nb = copy.deepcopy(read_notebook(SOURCE))
+    for cell in nb["cells"]:
+        if _gid(cell) == "test_square":
+            src = cell["source"]
+            cell["source"] = UNBOUNDED + ("".join(src) if isinstance(src, list) else src)
+    path = tmp / "square_loops.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def _notebook(source: Path, square: str) -> dict:
+    nb = release_notebook(read_notebook(source))
+    sols = {"square": square, **GOOD}
+    for cell in nb["cells"]:
+        if _gid(cell) in sols:
+            cell["source"] = sols[_gid(cell)]
+    return nb
+
+
+def _ticks_now() -> int:
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK")) - 1
+
+
+def _started_since(ticks: int, marks) -> list:
+    """Live processes whose command line holds one of ``marks``, started at or after ``ticks``."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                stat = Path(f"/proc/{pid}/stat").read_bytes()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(b")") + 2:].split()
+            if fields[0] != b"Z" and int(fields[19]) >= ticks and any(m in cmd for m in marks):
+                out.append((pid, cmd[:200]))
+    return out
+
+
+def test_unbounded_test_code_on_returned_values_times_out_and_the_batch_completes(tmp_path):
+    source = _source(tmp_path)
+    subs = {"honest": SQUARE_RIGHT, "control": SQUARE_BAD, "loop": SQUARE_LOOP, "gil": SQUARE_GIL,
+            "after": SQUARE_RIGHT}
+    paths = []
+    for name, square in subs.items():
+        p = tmp_path / f"{name}.ipynb"
+        p.write_text(json.dumps(_notebook(source, square)))
+        paths.append(p)
+    ticks = _ticks_now()
+    t0 = time.monotonic()
+    report = grade(source, paths, tmp_path / "report", jobs=2, timeout=3.0, memory_mb=512,
+                   submission_timeout=8.0, lms=["canvas"])
+    elapsed = time.monotonic() - t0
+    res = report["submissions"]
+    # the honest ones, graded beside the hostile ones, get their exact scores
+    assert (res["honest"]["status"], res["honest"]["score"]) == ("graded", 4.0), res["honest"]
+    assert (res["after"]["status"], res["after"]["score"]) == ("graded", 4.0), res["after"]
+    assert (res["control"]["status"], res["control"]["score"]) == ("graded", 3.0), res["control"]
+    assert [t["status"] for t in res["control"]["tests"]] == ["fail", "pass", "pass"]
+    limit = grade_module._deadline(grade_module.load_exercise(source),
+                                   grade_module._settings(3.0, 512, 8.0, None, check=False))
+    for name in ("loop", "gil"):
+        assert res[name]["status"] == "timeout", res[name]
+        assert res[name]["error"].startswith(
+            f"the test code did not finish within {limit:g} s on this submission's values"), res[name]
+        assert res[name]["sha256"] is not None
+    # each hostile one cost its deadline, not the batch
+    assert elapsed < 2 * limit + 60, elapsed
+    on_disk = json.loads((tmp_path / "report" / "grades.json").read_text())
+    assert on_disk["complete"] is True
+    assert {k: v["status"] for k, v in on_disk["submissions"].items()} == {
+        "honest": "graded", "control": "graded", "loop": "timeout", "gil": "timeout", "after": "graded"}
+    canvas = (tmp_path / "report" / "canvas.csv").read_text()
+    assert canvas.startswith("Student,ID,"), canvas    # written (its rows need a roster's LMS ids)
+    assert sorted(report["lms_unmatched"]["canvas"]) == sorted(subs), report["lms_unmatched"]
+    # no worker, no student process, no box is left
+    left = _started_since(ticks, [str(judge.STUDENT).encode(), grade_module._WORKER_BOOT.encode(), b"bwrap"])
+    assert left == []
