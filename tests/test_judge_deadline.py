@@ -119,6 +119,9 @@ def test_unbounded_test_code_on_returned_values_times_out_and_the_batch_complete
         assert res[name]["error"].startswith(
             f"the test code did not finish within {limit:g} s on this submission's values"), res[name]
         assert res[name]["sha256"] is not None
+        # no partial score: test_dsquare and test_numerical_derivative (which would pass) are not run
+        assert res[name]["score"] == 0.0
+        assert [t["status"] for t in res[name]["tests"]] == ["not run"] * 3
     # each hostile one cost its deadline, not the batch
     assert elapsed < 2 * limit + 60, elapsed
     on_disk = json.loads((tmp_path / "report" / "grades.json").read_text())

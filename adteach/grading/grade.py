@@ -2,8 +2,11 @@
 
 Design (the threat model is in the README; the process model in ``judge.py``):
 
-* Two processes per submission. The JUDGE (this process, one thread per
-  submission) holds the source and runs the pristine read-only and test cells
+* Two processes per submission. The JUDGE (in ``adteach grade``, a worker
+  process per ``--jobs`` slot, supervised by the grading process, which kills a
+  worker that overruns a submission's hard deadline: see ``_Supervisor``; in
+  ``grade_submission``, the calling process) holds the source and runs the
+  pristine read-only and test cells
   (hidden tests included), with the student's names bound to proxies; every
   comparison and message is computed here by ``adteach.testing``. The STUDENT
   PROCESS (``_student.py``, inside bubblewrap, see ``sandbox.py``) runs the
@@ -22,7 +25,7 @@ Design (the threat model is in the README; the process model in ``judge.py``):
 * Random generators are reseeded per test from the source hash and the test's
   grade_id (in the student process), so re-grading gives the same report.
 * While a submission is graded, the next one's student process starts (see
-  ``_Spares``): a fresh sandbox that has imported the source's modules and has
+  ``_Spares``, one per worker): a fresh sandbox that has imported the source's modules and has
   run no student code; each process serves exactly one submission.
 """
 
@@ -619,7 +622,16 @@ def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, 
 # "timeout" and a fresh worker takes the next one. Workers are started with fork+exec
 # (``subprocess``: safe whatever threads this process has), in their own session, and die with it.
 
-_WORKER_BOOT = "from adteach.grading.grade import _worker_main; _worker_main()"
+_WORKER_BOOT = (
+    "import os, sys\n"
+    "if sys.path and sys.path[0] == '':\n"      # -c put the cwd first: not a place to import from
+    "    del sys.path[0]\n"
+    "p = os.environ.pop('ADTEACH_GRADE_PATH', '')\n"   # where the supervisor's adteach is
+    "if p and p not in sys.path:\n"
+    "    sys.path.insert(0, p)\n"
+    "from adteach.grading.grade import _worker_main\n"
+    "_worker_main()\n"
+)
 
 
 def _worker_main() -> None:
@@ -728,8 +740,7 @@ class _Worker:
         from dataclasses import asdict
         rfd, wfd = os.pipe()
         env = dict(os.environ)
-        root = str(Path(sandbox.package_dir()).parent)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["ADTEACH_GRADE_PATH"] = str(Path(sandbox.package_dir()).parent)
         env["ADTEACH_GRADE_SUPERVISOR"] = str(os.getpid())
         try:
             self.proc = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT, str(wfd)], stdin=subprocess.PIPE,
@@ -838,14 +849,14 @@ class _Supervisor:
             for i, w in enumerate(self.workers):
                 if w.job is not None and (w.dead or now > w.job[2]):
                     sub = w.job[1]
-                    if w.dead:
-                        w.proc.wait()
+                    w.job = None
+                    dead = w.dead
+                    w.close(kill=True)
+                    if dead:
                         res = _empty_result(self.exercise, "error", "grader error: the grading worker exited "
                                             f"(status {w.proc.returncode})", None)
                     else:
                         res = self._timeout_result(sub)
-                    w.job = None
-                    w.close(kill=True)
                     record(sub, res)
                     bar.update(sub.path)
                     others = sum(1 for x in self.workers if x is not w and x.spare)
@@ -938,8 +949,11 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     ``roster`` (CSV path or dict) adds names, e-mail and SIS ids; ``lms``
     (``"canvas"``, ``"moodle"``) adds gradebook-import files (see
     :mod:`adteach.grading.reports`). Each result is written as soon as it is
-    known. Raises :class:`~adteach.grading.inputs.InputError` for inputs that
-    do not exist. Returns the report dict.
+    known. The judge's work runs in ``jobs`` worker processes; a submission
+    whose grading overruns its hard deadline (the budget plus a quarter of it,
+    at least 10 s) is stopped and reported as ``"timeout"``. Raises
+    :class:`~adteach.grading.inputs.InputError` for inputs that do not exist.
+    Returns the report dict.
     """
     exercise = load_exercise(source)
     settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed, check=False)
