@@ -134,3 +134,76 @@ def test_unbounded_test_code_on_returned_values_times_out_and_the_batch_complete
     # no worker, no student process, no box is left
     left = _started_since(ticks, [str(judge.STUDENT).encode(), grade_module._WORKER_BOOT.encode(), b"bwrap"])
     assert left == []
+
+
+def test_a_grading_worker_that_dies_costs_only_its_submission(tmp_path):
+    """A worker killed mid-submission (here from outside, as the OOM killer would): that submission is
+    reported as a grader error, its box dies, a fresh worker grades the rest, the batch completes."""
+    import signal
+    import threading
+    mark = f"adtw{os.getpid() % 10 ** 6:06d}"
+    slow = ("import ctypes, time\n"
+            f"ctypes.CDLL(None).prctl(15, b'{mark}', 0, 0, 0)\n"      # PR_SET_NAME: findable in /proc/*/comm
+            "time.sleep(8)\n")
+    nb = _notebook(SOURCE, SQUARE_RIGHT)
+    nb["cells"].insert(0, {"cell_type": "code", "execution_count": None, "id": "slow", "metadata": {},
+                           "outputs": [], "source": slow})
+    paths = []
+    for name, data in {"a_honest": _notebook(SOURCE, SQUARE_RIGHT), "b_victim": nb,
+                       "c_control": _notebook(SOURCE, SQUARE_BAD), "d_after": _notebook(SOURCE, SQUARE_RIGHT)}.items():
+        p = tmp_path / f"{name}.ipynb"
+        p.write_text(json.dumps(data))
+        paths.append(p)
+    boot = grade_module._WORKER_BOOT.encode()
+    killed = []
+
+    def killer():
+        t_end = time.monotonic() + 120
+        while time.monotonic() < t_end and not killed:
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if Path(f"/proc/{pid}/comm").read_text().strip() != mark:
+                        continue
+                except OSError:
+                    continue
+                p = int(pid)
+                while p > 1:       # up from the student's worker to the grading worker above its box
+                    p = sandbox._ppid(p) or 1
+                    try:
+                        if boot in Path(f"/proc/{p}/cmdline").read_bytes():
+                            os.kill(p, signal.SIGKILL)
+                            killed.append(p)
+                            break
+                    except OSError:
+                        break
+            time.sleep(0.05)
+
+    ticks = _ticks_now()
+    th = threading.Thread(target=killer)
+    th.start()
+    try:
+        report = grade(SOURCE, paths, tmp_path / "report", jobs=2, timeout=3.0, memory_mb=512)
+    finally:
+        killed.append(None)
+        th.join()
+    res = report["submissions"]
+    assert killed[0] is not None
+    assert res["b_victim"]["status"] == "error", res["b_victim"]
+    assert "the grading worker exited (status -9)" in res["b_victim"]["error"]
+    assert {k: (v["status"], v["score"]) for k, v in res.items() if k != "b_victim"} == {
+        "a_honest": ("graded", 4.0), "c_control": ("graded", 3.0), "d_after": ("graded", 4.0)}
+    assert json.loads((tmp_path / "report" / "grades.json").read_text())["complete"] is True
+    assert _started_since(ticks, [str(judge.STUDENT).encode(), boot, b"bwrap"]) == []
+    assert _comm_alive(mark) == []          # the victim's box died with its worker
+
+
+def _comm_alive(mark: str) -> list:
+    alive = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if Path(f"/proc/{pid}/comm").read_text().strip() == mark and stat[stat.rfind(")") + 2] != "Z":
+                alive.append(pid)
+        except OSError:
+            pass
+    return alive
