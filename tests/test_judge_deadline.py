@@ -76,18 +76,25 @@ def _ticks_now() -> int:
     return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK")) - 1
 
 
-def _started_since(ticks: int, marks) -> list:
-    """Live processes whose command line holds one of ``marks``, started at or after ``ticks``."""
+def _started_since(ticks: int) -> list:
+    """Live processes of this test's gradings started at or after ``ticks``: boxes and student
+    processes of this checkout (bwrap's argv, the box's PID 1 and the student's worker all name
+    its _student.py; other checkouts may be grading on this machine meanwhile) and grading workers
+    whose supervisor is this process."""
+    student = str(judge.STUDENT).encode()
+    ours = f"ADTEACH_GRADE_SUPERVISOR={os.getpid()}".encode()
     out = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
                 stat = Path(f"/proc/{pid}/stat").read_bytes()
+                worker = grade_module._WORKER_BOOT.encode() in cmd and \
+                    ours in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             except OSError:
                 continue
             fields = stat[stat.rfind(b")") + 2:].split()
-            if fields[0] != b"Z" and int(fields[19]) >= ticks and any(m in cmd for m in marks):
+            if fields[0] != b"Z" and int(fields[19]) >= ticks and (student in cmd or worker):
                 out.append((pid, cmd[:200]))
     return out
 
@@ -132,8 +139,7 @@ def test_unbounded_test_code_on_returned_values_times_out_and_the_batch_complete
     assert canvas.startswith("Student,ID,"), canvas    # written (its rows need a roster's LMS ids)
     assert sorted(report["lms_unmatched"]["canvas"]) == sorted(subs), report["lms_unmatched"]
     # no worker, no student process, no box is left
-    left = _started_since(ticks, [str(judge.STUDENT).encode(), grade_module._WORKER_BOOT.encode(), b"bwrap"])
-    assert left == []
+    assert _started_since(ticks) == []
 
 
 def test_a_grading_worker_that_dies_costs_only_its_submission(tmp_path):
@@ -148,8 +154,12 @@ def test_a_grading_worker_that_dies_costs_only_its_submission(tmp_path):
     nb = _notebook(SOURCE, SQUARE_RIGHT)
     nb["cells"].insert(0, {"cell_type": "code", "execution_count": None, "id": "slow", "metadata": {},
                            "outputs": [], "source": slow})
+    # graded beside the victim, in the other worker's first box, while the victim's worker is killed
+    honest = _notebook(SOURCE, SQUARE_RIGHT)
+    honest["cells"].insert(0, {"cell_type": "code", "execution_count": None, "id": "wait", "metadata": {},
+                               "outputs": [], "source": "import time\ntime.sleep(3)\n"})
     paths = []
-    for name, data in {"a_honest": _notebook(SOURCE, SQUARE_RIGHT), "b_victim": nb,
+    for name, data in {"a_honest": honest, "b_victim": nb,
                        "c_control": _notebook(SOURCE, SQUARE_BAD), "d_after": _notebook(SOURCE, SQUARE_RIGHT)}.items():
         p = tmp_path / f"{name}.ipynb"
         p.write_text(json.dumps(data))
@@ -191,9 +201,10 @@ def test_a_grading_worker_that_dies_costs_only_its_submission(tmp_path):
     assert res["b_victim"]["status"] == "error", res["b_victim"]
     assert "the grading worker exited (status -9)" in res["b_victim"]["error"]
     assert {k: (v["status"], v["score"]) for k, v in res.items() if k != "b_victim"} == {
-        "a_honest": ("graded", 4.0), "c_control": ("graded", 3.0), "d_after": ("graded", 4.0)}
+        "a_honest": ("graded", 4.0), "c_control": ("graded", 3.0), "d_after": ("graded", 4.0)}, res
+    assert res["a_honest"]["cell_errors"] == [], res["a_honest"]     # its box was not touched
     assert json.loads((tmp_path / "report" / "grades.json").read_text())["complete"] is True
-    assert _started_since(ticks, [str(judge.STUDENT).encode(), boot, b"bwrap"]) == []
+    assert _started_since(ticks) == []
     assert _comm_alive(mark) == []          # the victim's box died with its worker
 
 

@@ -61,6 +61,7 @@ from .inputs import collect, load_roster
 from .release import ReleaseError, student_view, validate_source
 from .reports import LMS_FORMATS, write_report
 from . import sandbox
+from .judge import LAUNCH as _LAUNCH
 from .scan import import_bindings, scan_code
 
 __all__ = [
@@ -449,7 +450,9 @@ class _Spares:
     bound to the thread that started it (PR_SET_PDEATHSIG), so a short-lived thread would take
     its sandbox down with it."""
 
-    def __init__(self, exercise: Exercise, settings: _Settings, count: int | None, jobs: int):
+    def __init__(self, exercise: Exercise, settings: _Settings, count: int | None, jobs: int, first=None):
+        """``first``: (workdir, (plan, handles)) of a student process already started (see
+        ``judge.launch``): the first spare."""
         import queue
         self.exercise, self.settings = exercise, settings
         self.lock = threading.Lock()
@@ -461,7 +464,15 @@ class _Spares:
         self.thread.start()
         with self.lock:
             for _ in range(min(jobs, self.left)):
-                self._start()
+                self._start(first)
+                first = None
+        if first is not None:     # not needed after all
+            holder = {"workdir": first[0], "ready": threading.Event(), "started": first[1]}
+            self.requests.put(holder)
+            holder["ready"].wait()
+            if "session" in holder:
+                holder["session"].kill()
+            shutil.rmtree(first[0], ignore_errors=True)
 
     def expect(self, count: int):
         """How many submissions will ask (known once the inputs are collected)."""
@@ -475,15 +486,19 @@ class _Spares:
             if holder is None:
                 return
             try:
-                if not self.closed:
-                    holder["session"] = Session(self.exercise, self.settings, holder["workdir"])
+                if not self.closed or holder.get("started"):
+                    holder["session"] = Session(self.exercise, self.settings, holder["workdir"],
+                                                started=holder.get("started"))
             except Exception as exc:  # noqa: BLE001 - the submission then starts its own, and reports
                 holder["error"] = exc
             finally:
                 holder["ready"].set()
 
-    def _start(self):
-        holder = {"workdir": Path(tempfile.mkdtemp(prefix="adteach-grade-")), "ready": threading.Event()}
+    def _start(self, first=None):
+        if first is not None:
+            holder = {"workdir": first[0], "ready": threading.Event(), "started": first[1]}
+        else:
+            holder = {"workdir": Path(tempfile.mkdtemp(prefix="adteach-grade-")), "ready": threading.Event()}
         self.waiting.append(holder)
         self.requests.put(holder)
 
@@ -622,34 +637,41 @@ def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, 
 # "timeout" and a fresh worker takes the next one. Workers are started with fork+exec
 # (``subprocess``: safe whatever threads this process has), in their own session, and die with it.
 
+# Standard library only until the first student process is started: the worker's own imports
+# (NumPy, adteach: about 0.3 s) then overlap with that process's start.
 _WORKER_BOOT = (
-    "import os, sys\n"
+    "import json, os, sys\n"
     "if sys.path and sys.path[0] == '':\n"      # -c put the cwd first: not a place to import from
     "    del sys.path[0]\n"
+    "import ctypes\n"                            # die with the supervisor (the thread that started us
+    "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"   # lives until the batch ends): PR_SET_PDEATHSIG, SIGKILL
+    "if str(os.getppid()) != os.environ.get('ADTEACH_GRADE_SUPERVISOR'):\n"
+    "    os._exit(70)\n"                         # it died before the line above
+    "init = json.loads(sys.stdin.readline())\n"
+    "started = None\n"
+    "if init['plan'] is not None:\n"
+    + "".join(f"    {line}\n" for line in _LAUNCH.strip("\n").splitlines()) +
+    "    started = (init['plan'], launch(init['plan']))\n"
     "p = os.environ.pop('ADTEACH_GRADE_PATH', '')\n"   # where the supervisor's adteach is
     "if p and p not in sys.path:\n"
     "    sys.path.insert(0, p)\n"
     "from adteach.grading.grade import _worker_main\n"
-    "_worker_main()\n"
+    "_worker_main(init, started)\n"
 )
 
 
-def _worker_main() -> None:
-    """A worker (``python -c _WORKER_BOOT <result fd>``): a JSON init line, then one JSON line per
-    submission on stdin; one JSON line per result on the result fd."""
-    import ctypes
+def _worker_main(init: dict, started) -> None:
+    """A worker (``python -c _WORKER_BOOT <result fd>``): after the init line (read by the boot code,
+    which also started the first student process if ``init["plan"]``), one JSON line per submission
+    on stdin; one JSON line per result on the result fd."""
     import json
-    try:   # die with the supervisor (the thread that started us: it lives until the batch ends)
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)   # PR_SET_PDEATHSIG, SIGKILL
-    except (OSError, AttributeError):
-        pass
-    if str(os.getppid()) != os.environ.get("ADTEACH_GRADE_SUPERVISOR"):
-        os._exit(70)           # the supervisor died before the line above
     out = int(sys.argv[1])
-    init = json.loads(sys.stdin.readline())
     exercise = load_exercise(init["source"])
     settings = _Settings(**init["settings"])
-    spares = _Spares(exercise, settings, 1 if init["spare"] else 0, 1)
+    first = None
+    if started is not None:
+        first = (Path(init["plan"]["cwd"]), started)
+    spares = _Spares(exercise, settings, 1 if init["spare"] else 0, 1, first=first)
     try:
         for line in sys.stdin:
             job = json.loads(line)
@@ -668,6 +690,10 @@ def _worker_main() -> None:
                 view = view[os.write(out, view):]
     finally:
         spares.close()
+    # every session was closed and every spare killed: what the at-exit sweep would do, then exit at
+    # once (the interpreter's teardown is time the supervisor would wait for)
+    sandbox.sweep()
+    os._exit(0)
 
 
 def _descendants(pid: int) -> list:
@@ -731,13 +757,23 @@ def _kill_tree(proc) -> None:
     except subprocess.TimeoutExpired:
         pass
     if os.geteuid() == 0:
-        sandbox.sweep()   # a box whose bwrap went before its PID 1 was found (see sandbox.sweep)
+        # a box whose bwrap went before its PID 1 was found (see sandbox.sweep); not every box of
+        # the uids this process handed out: the other workers' first boxes have some of them
+        sandbox.sweep(ours=False)
 
 
 class _Worker:
-    def __init__(self, source: Path, settings: _Settings, spare: bool):
-        import json
+    def __init__(self, source: Path, exercise: Exercise, settings: _Settings, spare: bool):
         from dataclasses import asdict
+        from .judge import launch_plan
+        self.workdir = None
+        plan = None
+        if spare:    # the worker starts its first student process before its own imports
+            self.workdir = Path(tempfile.mkdtemp(prefix="adteach-grade-"))
+            try:
+                plan = launch_plan(exercise, settings, self.workdir)
+            except RuntimeError:    # no bwrap: the worker's own start fails, sandbox.check() says why
+                plan = None
         rfd, wfd = os.pipe()
         env = dict(os.environ)
         env["ADTEACH_GRADE_PATH"] = str(Path(sandbox.package_dir()).parent)
@@ -753,7 +789,7 @@ class _Worker:
         self.job = None          # (id, submission, deadline) being graded
         self.spare = spare       # holds a started student process for its next submission
         self.dead = False
-        self.send({"source": str(source.resolve()), "settings": asdict(settings), "spare": spare})
+        self.send({"source": str(source.resolve()), "settings": asdict(settings), "spare": spare, "plan": plan})
 
     def send(self, msg: dict) -> bool:
         import json
@@ -791,6 +827,8 @@ class _Worker:
         if kill:
             _kill_tree(self.proc)
         os.close(self.rfd)
+        if self.workdir is not None:      # the first spare's scratch, if the worker did not remove it
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class _Supervisor:
@@ -799,7 +837,7 @@ class _Supervisor:
     def __init__(self, source: Path, exercise: Exercise, settings: _Settings, jobs: int):
         self.source, self.exercise, self.settings = source, exercise, settings
         self.limit = _deadline(exercise, settings)
-        self.workers = [_Worker(source, settings, True) for _ in range(jobs)]
+        self.workers = [_Worker(source, exercise, settings, True) for _ in range(jobs)]
 
     def _timeout_result(self, sub) -> dict:
         try:
@@ -819,7 +857,7 @@ class _Supervisor:
                 if w.job is None and queue:
                     if w.dead or w.proc.poll() is not None:   # an idle worker that died: a fresh one
                         w.close(kill=True)
-                        w = self.workers[i] = _Worker(self.source, self.settings, False)
+                        w = self.workers[i] = _Worker(self.source, self.exercise, self.settings, False)
                     sub = queue.pop(0)
                     others = sum(1 for x in self.workers if x is not w and x.spare and not x.dead)
                     w.spare = len(queue) > others
@@ -860,9 +898,15 @@ class _Supervisor:
                     record(sub, res)
                     bar.update(sub.path)
                     others = sum(1 for x in self.workers if x is not w and x.spare)
-                    self.workers[i] = _Worker(self.source, self.settings, len(queue) > others)
+                    self.workers[i] = _Worker(self.source, self.exercise, self.settings, len(queue) > others)
 
     def close(self) -> None:
+        for w in self.workers:     # EOF to every idle worker first: they shut down side by side
+            if w.job is None and not w.dead:
+                try:
+                    w.proc.stdin.close()
+                except OSError:
+                    pass
         for w in self.workers:
             try:
                 w.close(kill=w.job is not None or w.dead)
