@@ -2,8 +2,11 @@
 
 Design (the threat model is in the README; the process model in ``judge.py``):
 
-* Two processes per submission. The JUDGE (this process, one thread per
-  submission) holds the source and runs the pristine read-only and test cells
+* Two processes per submission. The JUDGE (in ``adteach grade``, a worker
+  process per ``--jobs`` slot, supervised by the grading process, which kills a
+  worker that overruns a submission's hard deadline: see ``_Supervisor``; in
+  ``grade_submission``, the calling process) holds the source and runs the
+  pristine read-only and test cells
   (hidden tests included), with the student's names bound to proxies; every
   comparison and message is computed here by ``adteach.testing``. The STUDENT
   PROCESS (``_student.py``, inside bubblewrap, see ``sandbox.py``) runs the
@@ -22,7 +25,7 @@ Design (the threat model is in the README; the process model in ``judge.py``):
 * Random generators are reseeded per test from the source hash and the test's
   grade_id (in the student process), so re-grading gives the same report.
 * While a submission is graded, the next one's student process starts (see
-  ``_Spares``): a fresh sandbox that has imported the source's modules and has
+  ``_Spares``, one per worker): a fresh sandbox that has imported the source's modules and has
   run no student code; each process serves exactly one submission.
 """
 
@@ -33,11 +36,11 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -58,6 +61,7 @@ from .inputs import collect, load_roster
 from .release import ReleaseError, student_view, validate_source
 from .reports import LMS_FORMATS, write_report
 from . import compiling, sandbox
+from .judge import LAUNCH as _LAUNCH
 from .scan import import_bindings, scan_code
 
 __all__ = [
@@ -446,7 +450,9 @@ class _Spares:
     bound to the thread that started it (PR_SET_PDEATHSIG), so a short-lived thread would take
     its sandbox down with it."""
 
-    def __init__(self, exercise: Exercise, settings: _Settings, count: int | None, jobs: int):
+    def __init__(self, exercise: Exercise, settings: _Settings, count: int | None, jobs: int, first=None):
+        """``first``: (workdir, (plan, handles)) of a student process already started (see
+        ``judge.launch``): the first spare."""
         import queue
         self.exercise, self.settings = exercise, settings
         self.lock = threading.Lock()
@@ -458,7 +464,15 @@ class _Spares:
         self.thread.start()
         with self.lock:
             for _ in range(min(jobs, self.left)):
-                self._start()
+                self._start(first)
+                first = None
+        if first is not None:     # not needed after all
+            holder = {"workdir": first[0], "ready": threading.Event(), "started": first[1]}
+            self.requests.put(holder)
+            holder["ready"].wait()
+            if "session" in holder:
+                holder["session"].kill()
+            shutil.rmtree(first[0], ignore_errors=True)
 
     def expect(self, count: int):
         """How many submissions will ask (known once the inputs are collected)."""
@@ -472,15 +486,19 @@ class _Spares:
             if holder is None:
                 return
             try:
-                if not self.closed:
-                    holder["session"] = Session(self.exercise, self.settings, holder["workdir"])
+                if not self.closed or holder.get("started"):
+                    holder["session"] = Session(self.exercise, self.settings, holder["workdir"],
+                                                started=holder.get("started"))
             except Exception as exc:  # noqa: BLE001 - the submission then starts its own, and reports
                 holder["error"] = exc
             finally:
                 holder["ready"].set()
 
-    def _start(self):
-        holder = {"workdir": Path(tempfile.mkdtemp(prefix="adteach-grade-")), "ready": threading.Event()}
+    def _start(self, first=None):
+        if first is not None:
+            holder = {"workdir": first[0], "ready": threading.Event(), "started": first[1]}
+        else:
+            holder = {"workdir": Path(tempfile.mkdtemp(prefix="adteach-grade-")), "ready": threading.Event()}
         self.waiting.append(holder)
         self.requests.put(holder)
 
@@ -512,6 +530,21 @@ class _Spares:
         self.thread.join()
 
 
+def _budget(exercise: Exercise, settings: _Settings) -> float:
+    """A submission's time budget: ``submission_timeout``, or bounded by the source's cells (not by
+    how many cells the student added)."""
+    if settings.submission_timeout is not None:
+        return float(settings.submission_timeout)
+    return max(60.0, 3 * settings.timeout * max(len(exercise.cells), 1))
+
+
+def _deadline(exercise: Exercise, settings: _Settings) -> float:
+    """The hard limit on one submission's grading (seconds), enforced by the supervisor: the budget
+    (checked by the judge between items) plus a margin for the item running when it ran out."""
+    budget = _budget(exercise, settings)
+    return budget + max(10.0, 0.25 * budget)
+
+
 def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, workdir: Path, spares=None):
     """Run the schedule with the judge (judge.py): tests here, student cells in the student process."""
     from .judge import Session, StudentGone
@@ -520,9 +553,7 @@ def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, 
     outcomes: list[_Outcome | None] = [None] * n
     excluded: set[int] = set()
     flags: list[str] = []
-    budget = settings.submission_timeout
-    if budget is None:  # bounded by the source's cells, not by how many the student added
-        budget = max(60.0, 3 * settings.timeout * max(len(exercise.cells), 1))
+    budget = _budget(exercise, settings)
     started = time.monotonic()
     session = None
     spare_dirs = []
@@ -591,6 +622,297 @@ def _run_judged(exercise: Exercise, schedule: list[_Item], settings: _Settings, 
         for d in spare_dirs:
             shutil.rmtree(d, ignore_errors=True)
     return outcomes, flags
+
+
+# -- the workers and their supervisor ---------------------------------------------------------
+#
+# The judge runs the pristine test code on values the student process returned, and test code can
+# do unbounded work on them (``3 ** n`` for a huge returned n is one C call that holds the GIL;
+# ``for _ in range(n)`` never ends). So the judge's work for a batch runs in worker PROCESSES
+# (one per --jobs slot, each grading a sequence of submissions and keeping its own spare student
+# process), and this process only supervises them: it hands out submissions, receives each result
+# as JSON over a pipe, and enforces a hard deadline per submission (:func:`_deadline`). A worker
+# that overruns is frozen, everything it started is killed (the boxes by their PID 1, which takes
+# their whole PID namespace with it), then the worker itself; the submission is reported as
+# "timeout" and a fresh worker takes the next one. Workers are started with fork+exec
+# (``subprocess``: safe whatever threads this process has), in their own session, and die with it.
+
+# Standard library only until the first student process is started: the worker's own imports
+# (NumPy, adteach: about 0.3 s) then overlap with that process's start.
+_WORKER_BOOT = (
+    "import json, os, sys\n"
+    "if sys.path and sys.path[0] == '':\n"      # -c put the cwd first: not a place to import from
+    "    del sys.path[0]\n"
+    "import ctypes\n"                            # die with the supervisor (the thread that started us
+    "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"   # lives until the batch ends): PR_SET_PDEATHSIG, SIGKILL
+    "if str(os.getppid()) != os.environ.get('ADTEACH_GRADE_SUPERVISOR'):\n"
+    "    os._exit(70)\n"                         # it died before the line above
+    "init = json.loads(sys.stdin.readline())\n"
+    "started = None\n"
+    "if init['plan'] is not None:\n"
+    + "".join(f"    {line}\n" for line in _LAUNCH.strip("\n").splitlines()) +
+    "    started = (init['plan'], launch(init['plan']))\n"
+    "p = os.environ.pop('ADTEACH_GRADE_PATH', '')\n"   # where the supervisor's adteach is
+    "if p and p not in sys.path:\n"
+    "    sys.path.insert(0, p)\n"
+    "from adteach.grading.grade import _worker_main\n"
+    "_worker_main(init, started)\n"
+)
+
+
+def _worker_main(init: dict, started) -> None:
+    """A worker (``python -c _WORKER_BOOT <result fd>``): after the init line (read by the boot code,
+    which also started the first student process if ``init["plan"]``), one JSON line per submission
+    on stdin; one JSON line per result on the result fd."""
+    import json
+    out = int(sys.argv[1])
+    exercise = load_exercise(init["source"])
+    settings = _Settings(**init["settings"])
+    first = None
+    if started is not None:
+        first = (Path(init["plan"]["cwd"]), started)
+    spares = _Spares(exercise, settings, 1 if init["spare"] else 0, 1, first=first)
+    try:
+        for line in sys.stdin:
+            job = json.loads(line)
+            spares.expect(2 if job["spare"] else 1)    # this one, and a spare for the next?
+            if job["spare"]:
+                with spares.lock:
+                    if not spares.waiting:   # none was started for this one: it starts now, the next's after it
+                        spares._start()
+            try:
+                res = _grade_one(exercise, Path(job["path"]), settings, spares)
+            except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+                res = _empty_result(exercise, "error", f"grader error: {type(exc).__name__}: {exc}", None)
+            data = (json.dumps({"id": job["id"], "result": res}) + "\n").encode()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view):]
+    finally:
+        spares.close()
+    # every session was closed and every spare killed: what the at-exit sweep would do, then exit at
+    # once (the interpreter's teardown is time the supervisor would wait for)
+    sandbox.sweep()
+    os._exit(0)
+
+
+def _descendants(pid: int) -> list:
+    """Host pids of every process below ``pid`` (children first seen first)."""
+    children: dict = {}
+    for p in sandbox._processes():
+        parent = sandbox._ppid(p)
+        if parent is not None:
+            children.setdefault(parent, []).append(p)
+    out, todo = [], list(children.get(pid, ()))
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
+
+
+def _kill_tree(proc) -> None:
+    """End worker ``proc`` and everything it started: boxes (by their PID 1), bwraps, unsandboxed
+    student processes and their groups. The worker is stopped first, so it starts nothing meanwhile."""
+    import signal
+    try:
+        os.killpg(proc.pid, signal.SIGSTOP)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for _ in range(5):
+        found = []
+        for p in _descendants(proc.pid):
+            try:
+                found.append((p, os.pidfd_open(p)))
+            except OSError:
+                continue
+        if not found:
+            break
+        # PID 1 of a box first: the kernel then kills its whole PID namespace
+        found.sort(key=lambda pf: sandbox._ns_pid(pf[0]) != 1)
+        for p, fd in found:
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                if os.getpgid(p) == p:
+                    os.killpg(p, signal.SIGKILL)
+            except OSError:
+                pass
+        import select
+        for _p, fd in found:
+            try:
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                poller.poll(5000)
+            finally:
+                os.close(fd)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    if os.geteuid() == 0:
+        # a box whose bwrap went before its PID 1 was found (see sandbox.sweep); not every box of
+        # the uids this process handed out: the other workers' first boxes have some of them
+        sandbox.sweep(ours=False)
+
+
+class _Worker:
+    def __init__(self, source: Path, exercise: Exercise, settings: _Settings, spare: bool):
+        from dataclasses import asdict
+        from .judge import launch_plan
+        self.workdir = None
+        plan = None
+        if spare:    # the worker starts its first student process before its own imports
+            self.workdir = Path(tempfile.mkdtemp(prefix="adteach-grade-"))
+            try:
+                plan = launch_plan(exercise, settings, self.workdir)
+            except RuntimeError:    # no bwrap: the worker's own start fails, sandbox.check() says why
+                plan = None
+        rfd, wfd = os.pipe()
+        env = dict(os.environ)
+        env["ADTEACH_GRADE_PATH"] = str(Path(sandbox.package_dir()).parent)
+        env["ADTEACH_GRADE_SUPERVISOR"] = str(os.getpid())
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT, str(wfd)], stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, pass_fds=[wfd], env=env,
+                                         start_new_session=True)
+        finally:
+            os.close(wfd)
+        self.rfd = rfd
+        self.buf = b""
+        self.job = None          # (id, submission, deadline) being graded
+        self.spare = spare       # holds a started student process for its next submission
+        self.dead = False
+        self.send({"source": str(source.resolve()), "settings": asdict(settings), "spare": spare, "plan": plan})
+
+    def send(self, msg: dict) -> bool:
+        import json
+        try:
+            self.proc.stdin.write((json.dumps(msg) + "\n").encode())
+            self.proc.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def read(self) -> list:
+        """Complete result lines now available; sets ``dead`` at EOF."""
+        import json
+        try:
+            chunk = os.read(self.rfd, 1 << 20)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.dead = True
+            return []
+        self.buf += chunk
+        *lines, self.buf = self.buf.split(b"\n")
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def close(self, kill: bool) -> None:
+        try:
+            self.proc.stdin.close()     # EOF: the worker closes its spare and exits
+        except OSError:
+            pass
+        if not kill:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                kill = True
+        if kill:
+            _kill_tree(self.proc)
+        os.close(self.rfd)
+        if self.workdir is not None:      # the first spare's scratch, if the worker did not remove it
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class _Supervisor:
+    """The workers of one batch (see above); runs in the thread that called :func:`grade`."""
+
+    def __init__(self, source: Path, exercise: Exercise, settings: _Settings, jobs: int):
+        self.source, self.exercise, self.settings = source, exercise, settings
+        self.limit = _deadline(exercise, settings)
+        self.workers = [_Worker(source, exercise, settings, True) for _ in range(jobs)]
+
+    def _timeout_result(self, sub) -> dict:
+        try:
+            sha = hashlib.sha256(read_submission(sub.file)).hexdigest()
+        except OSError:
+            sha = None
+        return _empty_result(self.exercise, "timeout",
+                             f"the test code did not finish within {self.limit:g} s on this submission's values "
+                             f"(its grading was stopped; see the README's threat model)", sha)
+
+    def run(self, queue: list, record, bar) -> None:
+        import select
+        queue = list(queue)
+        next_id = 0
+        while True:
+            for i, w in enumerate(self.workers):   # hand out work
+                if w.job is None and queue:
+                    if w.dead or w.proc.poll() is not None:   # an idle worker that died: a fresh one
+                        w.close(kill=True)
+                        w = self.workers[i] = _Worker(self.source, self.exercise, self.settings, False)
+                    sub = queue.pop(0)
+                    others = sum(1 for x in self.workers if x is not w and x.spare and not x.dead)
+                    w.spare = len(queue) > others
+                    if not w.send({"id": next_id, "path": str(sub.file), "spare": w.spare}):
+                        w.dead = True
+                    w.job = (next_id, sub, time.monotonic() + self.limit)
+                    next_id += 1
+            busy = [w for w in self.workers if w.job is not None]
+            if not busy:
+                return
+            wait = max(0.0, min(w.job[2] for w in busy) - time.monotonic())
+            poller = select.poll()
+            by_fd = {}
+            for w in busy:
+                poller.register(w.rfd, select.POLLIN)
+                by_fd[w.rfd] = w
+            events = poller.poll(int(min(wait, 1.0) * 1000) + 1) if not any(w.dead for w in busy) else []
+            for fd, _ev in events:
+                w = by_fd[fd]
+                for msg in w.read():
+                    if w.job is not None and msg.get("id") == w.job[0]:
+                        sub = w.job[1]
+                        w.job = None
+                        record(sub, msg["result"])
+                        bar.update(sub.path)
+            now = time.monotonic()
+            for i, w in enumerate(self.workers):
+                if w.job is not None and (w.dead or now > w.job[2]):
+                    sub = w.job[1]
+                    w.job = None
+                    dead = w.dead
+                    w.close(kill=True)
+                    if dead:
+                        res = _empty_result(self.exercise, "error", "grader error: the grading worker exited "
+                                            f"(status {w.proc.returncode})", None)
+                    else:
+                        res = self._timeout_result(sub)
+                    record(sub, res)
+                    bar.update(sub.path)
+                    others = sum(1 for x in self.workers if x is not w and x.spare)
+                    self.workers[i] = _Worker(self.source, self.exercise, self.settings, len(queue) > others)
+
+    def close(self) -> None:
+        for w in self.workers:     # EOF to every idle worker first: they shut down side by side
+            if w.job is None and not w.dead:
+                try:
+                    w.proc.stdin.close()
+                except OSError:
+                    pass
+        for w in self.workers:
+            try:
+                w.close(kill=w.job is not None or w.dead)
+            except Exception:  # noqa: BLE001 - close every worker
+                _kill_tree(w.proc)
+        self.workers = []
 
 
 # -- many submissions -------------------------------------------------------------------------
@@ -671,16 +993,20 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     ``roster`` (CSV path or dict) adds names, e-mail and SIS ids; ``lms``
     (``"canvas"``, ``"moodle"``) adds gradebook-import files (see
     :mod:`adteach.grading.reports`). Each result is written as soon as it is
-    known. Raises :class:`~adteach.grading.inputs.InputError` for inputs that
-    do not exist. Returns the report dict.
+    known. The judge's work runs in ``jobs`` worker processes; a submission
+    whose grading overruns its hard deadline (the budget plus a quarter of it,
+    at least 10 s) is stopped and reported as ``"timeout"``. Raises
+    :class:`~adteach.grading.inputs.InputError` for inputs that do not exist.
+    Returns the report dict.
     """
     exercise = load_exercise(source)
     settings = _settings(timeout, memory_mb, submission_timeout, python, sandboxed, check=False)
     for kind in lms:
         if kind not in LMS_FORMATS:
             raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")
-    # the first student processes start now, while the sandbox is checked and the inputs collected
-    spares = _Spares(exercise, settings, None, max(1, int(jobs)))
+    # the workers (and each one's first student process) start now, while the sandbox is checked
+    # and the inputs collected
+    workers = _Supervisor(Path(source), exercise, settings, max(1, int(jobs)))
     tmp = None
     try:
         if settings.sandbox:
@@ -688,7 +1014,6 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         roster_map = roster if isinstance(roster, dict) else (load_roster(roster) if roster else {})
         tmp = Path(tempfile.mkdtemp(prefix="adteach-inputs-"))
         found = collect(submissions, source, tmp, lms=lms)
-        spares.expect(sum(1 for s in found.submissions if s.status is None))
         order = [s.student for s in found.submissions]
         report = {
             "exercise": exercise.name,
@@ -708,31 +1033,26 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         bar = _Progress(len(found.submissions), progress)
         done: dict[str, dict] = {}
 
-        def work(sub) -> tuple:
-            try:
-                if sub.status is not None:
+        def record(sub, res):
+            done[sub.student] = _report_entry(exercise, sub, res, roster_map)
+            report["submissions"] = {k: done[k] for k in order if k in done}
+            if report_dir is not None:
+                write_report(report, report_dir, students=[sub.student])
+
+        try:
+            queue = []
+            for sub in found.submissions:
+                if sub.status is not None:   # reported as found (unreadable, not a notebook, ...)
                     try:
                         sha = hashlib.sha256(read_submission(sub.file)).hexdigest() if sub.file else None
                     except OSError:
                         sha = None
-                    return sub, _empty_result(exercise, sub.status, sub.error, sha)
-                return sub, _grade_one(exercise, sub.file, settings, spares)
-            except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
-                return sub, _empty_result(exercise, "error", f"grader error: {type(exc).__name__}: {exc}", None)
-            finally:
-                bar.update(sub.path)
-
-        pool = ThreadPoolExecutor(max_workers=max(1, int(jobs)))
-        try:
-            futures = [pool.submit(work, s) for s in found.submissions]
-            for fut in as_completed(futures):
-                sub, res = fut.result()
-                done[sub.student] = _report_entry(exercise, sub, res, roster_map)
-                report["submissions"] = {k: done[k] for k in order if k in done}
-                if report_dir is not None:
-                    write_report(report, report_dir, students=[sub.student])
+                    record(sub, _empty_result(exercise, sub.status, sub.error, sha))
+                    bar.update(sub.path)
+                else:
+                    queue.append(sub)
+            workers.run(queue, record, bar)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
         report["complete"] = True
         report["missing"] = [sid for sid in roster_map if sid not in done]   # on the roster, nothing handed in
@@ -743,6 +1063,6 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
                 write_report(report, report_dir, students=[], lms=lms, assignment=lms_assignment)
         return report
     finally:
-        spares.close()
+        workers.close()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import dataclasses
 import os
 import select
 import subprocess
@@ -181,7 +182,10 @@ def _has_var(obj, Var, depth=0):
 class Session:
     """One submission's student process and judge namespace."""
 
-    def __init__(self, exercise, settings, workdir: Path):
+    def __init__(self, exercise, settings, workdir: Path, started=None):
+        """``started``: ``(plan, handles)``, a ``launch_plan(exercise, settings, workdir)`` and what
+        :func:`launch` returned for it (a student process started ahead, by a worker before its
+        imports); None: start one now."""
         self.settings = settings
         self.exercise = exercise
         self.pristine_classes: set = set()
@@ -189,50 +193,17 @@ class Session:
         self.wall_limit = max(WALL_FLOOR, 5 * settings.timeout)
         self._deadline = None
         self._cpu_start = 0.0
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
-        info_r = info_w = None
         self._stderr_path = workdir / ".student-stderr"
-        env = _student_env(workdir, settings.sandbox)
-        argv = [settings.python, "-I", "-B", str(STUDENT), str(req_r), str(rep_w)]
-        extra = {}
-        pass_fds = [req_r, rep_w]
-        self.limits = None
-        if settings.sandbox:
-            self.limits = sandbox.Limits(
-                cpu_seconds=int(max(60, 3 * settings.timeout * max(len(exercise.cells), 1))),
-                memory_bytes=settings.memory_mb << 20 if settings.memory_mb else None,
-                fsize_bytes=settings.fsize_mb << 20 if settings.fsize_mb else None)
-            info_r, info_w = os.pipe()
-            pass_fds.append(info_w)
-            argv = sandbox.command(argv[1:], python=settings.python, limits=self.limits, env=env, info_fd=info_w)
-            extra = {"preexec_fn": sandbox.preexec(self.limits)}
+        if started is None:
+            plan = launch_plan(exercise, settings, workdir)
+            try:
+                handles = launch(plan)
+            except OSError as exc:
+                raise RuntimeError(f"could not start {settings.python}: {exc}") from None
         else:
-            def limit():
-                import resource
-                if settings.memory_mb:
-                    resource.setrlimit(resource.RLIMIT_AS, (settings.memory_mb << 20,) * 2)
-                if settings.fsize_mb:
-                    resource.setrlimit(resource.RLIMIT_FSIZE, (settings.fsize_mb << 20,) * 2)
-                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            extra = {"preexec_fn": limit}
-        try:
-            with open(self._stderr_path, "ab") as err:
-                self.proc = subprocess.Popen(argv, pass_fds=pass_fds, stdin=subprocess.DEVNULL,
-                                             stdout=subprocess.DEVNULL, stderr=err, cwd=str(workdir), env=env,
-                                             start_new_session=True, **extra)
-        except OSError as exc:
-            for fd in (req_r, req_w, rep_r, rep_w, info_r, info_w):
-                if fd is not None:
-                    os.close(fd)
-            raise RuntimeError(f"could not start {settings.python}: {exc}") from None
-        finally:
-            for fd in (req_r, rep_w, info_w):
-                if fd is not None:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            plan, handles = started
+        self.limits = sandbox.Limits(**plan["limits"]) if plan["limits"] is not None else None
+        self.proc, req_w, rep_r, info_r = handles
         self.pid = self.proc.pid
         if info_r is not None:
             self.pid = sandbox.read_info(info_r) or self.proc.pid
@@ -522,6 +493,75 @@ class Session:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+
+
+def launch_plan(exercise, settings, workdir: Path) -> dict:
+    """How to start one submission's student process, as plain data (JSON): argv, environment, cwd,
+    the limits set before exec and where its stderr goes. :func:`launch` runs it."""
+    env = _student_env(workdir, settings.sandbox)
+    argv = [settings.python, "-I", "-B", str(STUDENT), "{req}", "{rep}"]
+    rlimits = []
+    limits = None
+    if settings.sandbox:
+        lim = sandbox.Limits(
+            cpu_seconds=int(max(60, 3 * settings.timeout * max(len(exercise.cells), 1))),
+            memory_bytes=settings.memory_mb << 20 if settings.memory_mb else None,
+            fsize_bytes=settings.fsize_mb << 20 if settings.fsize_mb else None)
+        limits = dataclasses.asdict(lim)
+        argv = sandbox.command(argv[1:], python=settings.python, limits=lim, env=env, info_fd=-1)
+        rlimits = sandbox.rlimits(lim)
+    else:
+        import resource
+        if settings.memory_mb:
+            rlimits.append((resource.RLIMIT_AS, settings.memory_mb << 20, settings.memory_mb << 20))
+        if settings.fsize_mb:
+            rlimits.append((resource.RLIMIT_FSIZE, settings.fsize_mb << 20, settings.fsize_mb << 20))
+        rlimits.append((resource.RLIMIT_CORE, 0, 0))
+    return {"argv": argv, "env": env, "cwd": str(workdir), "rlimits": [list(r) for r in rlimits],
+            "stderr": str(workdir / ".student-stderr"), "sandbox": bool(settings.sandbox), "limits": limits}
+
+
+#: :func:`launch`, as source that needs only the standard library (a worker runs it before its imports).
+LAUNCH = """
+def launch(plan):
+    import os, resource, subprocess
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    info_r = info_w = None
+    fds = [req_r, rep_w]
+    if plan["sandbox"]:
+        info_r, info_w = os.pipe()
+        fds.append(info_w)
+    sub = {"{req}": str(req_r), "{rep}": str(rep_w)}
+    argv = [sub.get(a, a) for a in plan["argv"]]
+    if plan["sandbox"]:   # bwrap's --info-fd value, the only "-1" of its argv
+        k = argv.index("--info-fd") + 1
+        argv[k] = str(info_w)
+    rl = [tuple(r) for r in plan["rlimits"]]
+
+    def limits():
+        for which, soft, hard in rl:
+            resource.setrlimit(which, (soft, hard))
+    try:
+        with open(plan["stderr"], "ab") as err:
+            proc = subprocess.Popen(argv, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err, cwd=plan["cwd"], env=plan["env"], start_new_session=True,
+                                    preexec_fn=limits)
+    except OSError:
+        for fd in (req_r, req_w, rep_r, rep_w, info_r, info_w):
+            if fd is not None:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (req_r, rep_w, info_w):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+    return proc, req_w, rep_r, info_r
+"""
+exec(LAUNCH)
 
 
 # read, pread64, readv, preadv, preadv2 (what /proc/<pid>/syscall shows a blocked read as)

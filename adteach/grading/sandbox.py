@@ -247,20 +247,31 @@ def command(program: list[str], *, python: str | None = None, limits: Limits = L
     return argv
 
 
+def rlimits(limits: Limits) -> list:
+    """The ``(resource, soft, hard)`` limits set before bwrap is exec'ed (inherited by the sandbox)."""
+    out = []
+
+    def cap(which, value, hard=None):
+        if value is not None:
+            out.append((which, int(value), int(hard if hard is not None else value)))
+    # soft < hard: a process other than PID 1 gets SIGXCPU first (so its exit says why); PID 1,
+    # which ignores SIGXCPU, is ended by the hard limit's SIGKILL
+    if limits.cpu_seconds is not None:
+        cap(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 2)
+    cap(resource.RLIMIT_AS, limits.memory_bytes)
+    cap(resource.RLIMIT_FSIZE, limits.fsize_bytes)
+    cap(resource.RLIMIT_NOFILE, limits.nofile)
+    out.append((resource.RLIMIT_CORE, 0, 0))
+    return out
+
+
 def preexec(limits: Limits):
     """A ``preexec_fn`` that sets the inherited limits before bwrap is exec'ed."""
+    todo = rlimits(limits)
+
     def apply() -> None:
-        def cap(which, value, hard=None):
-            if value is not None:
-                resource.setrlimit(which, (int(value), int(hard if hard is not None else value)))
-        # soft < hard: a process other than PID 1 gets SIGXCPU first (so its exit says why); PID 1,
-        # which ignores SIGXCPU, is ended by the hard limit's SIGKILL
-        if limits.cpu_seconds is not None:
-            cap(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 2)
-        cap(resource.RLIMIT_AS, limits.memory_bytes)
-        cap(resource.RLIMIT_FSIZE, limits.fsize_bytes)
-        cap(resource.RLIMIT_NOFILE, limits.nofile)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        for which, soft, hard in todo:
+            resource.setrlimit(which, (soft, hard))
     return apply
 
 
@@ -392,8 +403,11 @@ def _orphaned_box(pid, uids) -> bool:
     return parent is not None and _comm(parent) != b"bwrap"
 
 
-def sweep() -> int:
+def sweep(ours: bool = True) -> int:
     """SIGKILL what is left of boxes; how many processes were signalled.
+
+    ``ours=False``: only the PID 1 of boxes whose bwrap is gone (a grading worker that was
+    killed leaves those; the boxes of the other workers of this grader are running).
 
     Left: any process that runs as one of the uids this grader handed out (nothing should be left
     once each box was :func:`kill`-ed; this runs at exit), and the PID 1 of any box, of this grader
@@ -401,7 +415,7 @@ def sweep() -> int:
     killing their PID 1 kills all of each one). Runs when a grading starts (:func:`check`) and at exit.
     Boxes of another grader that is running are never touched."""
     with _uid_lock:
-        ours = set(_uids_given)
+        ours = set(_uids_given) if ours else set()
     killed = 0
     for pid in _processes():
         uids = _uids_of(pid)
