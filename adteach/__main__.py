@@ -82,7 +82,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="address-space limit of each grading process (default 2048; 0 = none)")
     gr.add_argument("--submission-timeout", type=float, default=None, metavar="SECONDS",
                     help="overall wall-clock cap per submission (default 3 x timeout x the source's cells, "
-                         "at least 60)")
+                         "at least 60); a submission whose test code is still running a quarter past it "
+                         "(at least 10 s) is stopped and reported as timeout")
     gr.add_argument("--no-sandbox", action="store_true",
                     help="run student code without the bubblewrap sandbox, with YOUR rights (only for "
                          "trusted code, or where bwrap cannot run; prefer a Linux container or VM)")
