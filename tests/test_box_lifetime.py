@@ -156,21 +156,31 @@ def test_no_box_outlives_its_grading_and_the_next_run_is_not_disturbed(tmp_path)
     assert report2["submissions"]["honest_victim"]["score"] == 4, report2["submissions"]["honest_victim"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="uids are switched only when the grader is root")
-def test_a_box_left_by_a_killed_grader_dies_when_the_next_grading_starts(tmp_path):
-    """SIGKILL to the grader mid-batch (no cleanup runs in it). As root, the box's PID 1 runs as
-    another uid, so the dying bwrap may not send it the parent-death signal: the box lives on until
-    the next `adteach grade` starts, which kills it (and grades its own submissions in full)."""
+def _grading_a_sleeper(tmp_path):
+    """`adteach grade` in a process of its own, once the box of its one submission (a cell that
+    sleeps for good) is running."""
     sleeper = notebook(extra=[NAME_AND_STAY + "time.sleep(10 ** 6)\n"])
     (tmp_path / "sleeper.ipynb").write_text(json.dumps(sleeper))
     grader = subprocess.Popen([sys.executable, "-m", "adteach", "grade", str(SOURCE), str(tmp_path / "sleeper.ipynb"),
                                "--report", str(tmp_path / "r"), "--timeout", "3"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not _comm_alive() and time.monotonic() < deadline and grader.poll() is None:
+        time.sleep(0.1)
+    if not _comm_alive():
+        grader.kill()
+        grader.wait()
+        pytest.fail("the sleeper never started")
+    return grader
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uids are switched only when the grader is root")
+def test_a_box_left_by_a_killed_grader_dies_when_the_next_grading_starts(tmp_path):
+    """SIGKILL to the grader mid-batch (no cleanup runs in it). As root, the box's PID 1 runs as
+    another uid, so the dying bwrap may not send it the parent-death signal: the box lives on until
+    the next `adteach grade` starts, which kills it (and grades its own submissions in full)."""
+    grader = _grading_a_sleeper(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while not _comm_alive() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _comm_alive(), "the sleeper never started"
         grader.send_signal(signal.SIGKILL)
         grader.wait(timeout=10)
         _, report = _grade(tmp_path, {"honest": notebook(SQUARE_RIGHT)}, "r2")
@@ -187,16 +197,8 @@ def test_a_box_left_by_a_killed_grader_dies_when_the_next_grading_starts(tmp_pat
 @pytest.mark.skipif(os.geteuid() != 0, reason="uids are switched only when the grader is root")
 def test_a_grader_ended_by_sigterm_ends_its_boxes(tmp_path):
     """SIGTERM (as `timeout` sends) mid-batch: the grader kills its boxes before it exits."""
-    sleeper = notebook(extra=[NAME_AND_STAY + "time.sleep(10 ** 6)\n"])
-    (tmp_path / "sleeper.ipynb").write_text(json.dumps(sleeper))
-    grader = subprocess.Popen([sys.executable, "-m", "adteach", "grade", str(SOURCE), str(tmp_path / "sleeper.ipynb"),
-                               "--report", str(tmp_path / "r"), "--timeout", "3"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    grader = _grading_a_sleeper(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while not _comm_alive() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _comm_alive(), "the sleeper never started"
         grader.send_signal(signal.SIGTERM)
         grader.wait(timeout=30)
         assert _comm_alive() == []

@@ -696,72 +696,6 @@ def _worker_main(init: dict, started) -> None:
     os._exit(0)
 
 
-def _descendants(pid: int) -> list:
-    """Host pids of every process below ``pid`` (children first seen first)."""
-    children: dict = {}
-    for p in sandbox._processes():
-        parent = sandbox._ppid(p)
-        if parent is not None:
-            children.setdefault(parent, []).append(p)
-    out, todo = [], list(children.get(pid, ()))
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, ()))
-    return out
-
-
-def _kill_tree(proc) -> None:
-    """End worker ``proc`` and everything it started: boxes (by their PID 1), bwraps, unsandboxed
-    student processes and their groups. The worker is stopped first, so it starts nothing meanwhile."""
-    import signal
-    try:
-        os.killpg(proc.pid, signal.SIGSTOP)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for _ in range(5):
-        found = []
-        for p in _descendants(proc.pid):
-            try:
-                found.append((p, os.pidfd_open(p)))
-            except OSError:
-                continue
-        if not found:
-            break
-        # PID 1 of a box first: the kernel then kills its whole PID namespace
-        found.sort(key=lambda pf: sandbox._ns_pid(pf[0]) != 1)
-        for p, fd in found:
-            try:
-                signal.pidfd_send_signal(fd, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                if os.getpgid(p) == p:
-                    os.killpg(p, signal.SIGKILL)
-            except OSError:
-                pass
-        import select
-        for _p, fd in found:
-            try:
-                poller = select.poll()
-                poller.register(fd, select.POLLIN)
-                poller.poll(5000)
-            finally:
-                os.close(fd)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    if os.geteuid() == 0:
-        # a box whose bwrap went before its PID 1 was found (see sandbox.sweep); not every box of
-        # the uids this process handed out: the other workers' first boxes have some of them
-        sandbox.sweep(ours=False)
-
-
 class _Worker:
     def __init__(self, source: Path, exercise: Exercise, settings: _Settings, spare: bool):
         from dataclasses import asdict
@@ -825,7 +759,7 @@ class _Worker:
             except subprocess.TimeoutExpired:
                 kill = True
         if kill:
-            _kill_tree(self.proc)
+            sandbox.kill_tree(self.proc)
         os.close(self.rfd)
         if self.workdir is not None:      # the first spare's scratch, if the worker did not remove it
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -911,7 +845,7 @@ class _Supervisor:
             try:
                 w.close(kill=w.job is not None or w.dead)
             except Exception:  # noqa: BLE001 - close every worker
-                _kill_tree(w.proc)
+                sandbox.kill_tree(w.proc)
         self.workers = []
 
 

@@ -345,8 +345,6 @@ def kill(proc, pid: int | None, timeout: float = 10.0) -> None:
     process of the namespace is gone too. Unsandboxed programs (``pid`` not pinned): bwrap's or the
     program's process group is killed, as before.
     """
-    import select
-
     with _pinned_lock:
         fd = _pinned.pop(pid, None) if pid else None
     if fd is not None:
@@ -354,12 +352,7 @@ def kill(proc, pid: int | None, timeout: float = 10.0) -> None:
             signal.pidfd_send_signal(fd, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        try:
-            poller = select.poll()
-            poller.register(fd, select.POLLIN)   # readable once the process has exited
-            poller.poll(int(timeout * 1000))
-        finally:
-            os.close(fd)
+        _await_exit(fd, timeout)
         try:
             proc.wait(timeout=2.0)    # bwrap reaps its child and exits with it (no zombie left to init)
             return
@@ -373,6 +366,77 @@ def kill(proc, pid: int | None, timeout: float = 10.0) -> None:
         proc.wait(timeout=timeout)
     except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired: reported by the caller's own wait
         pass
+
+
+def _await_exit(fd: int, timeout: float) -> None:
+    """Wait (at most ``timeout`` s) until the process of pidfd ``fd`` has exited; close ``fd``."""
+    import select
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)   # readable once the process has exited
+        poller.poll(int(timeout * 1000))
+    finally:
+        os.close(fd)
+
+
+def _descendants(pid: int) -> list:
+    """Host pids of every process below ``pid`` (children first seen first)."""
+    children: dict = {}
+    for p in _processes():
+        parent = _ppid(p)
+        if parent is not None:
+            children.setdefault(parent, []).append(p)
+    out, todo = [], list(children.get(pid, ()))
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
+
+
+def kill_tree(proc, timeout: float = 10.0) -> None:
+    """End ``proc`` (a grading worker's Popen) and everything it started: boxes (by their PID 1),
+    bwraps, unsandboxed student processes and their groups. ``proc`` is stopped first, so it starts
+    nothing meanwhile."""
+    try:
+        os.killpg(proc.pid, signal.SIGSTOP)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for _ in range(5):
+        found = []
+        for p in _descendants(proc.pid):
+            try:
+                found.append((p, os.pidfd_open(p)))
+            except OSError:
+                continue
+        if not found:
+            break
+        # PID 1 of a box first: the kernel then kills its whole PID namespace
+        found.sort(key=lambda pf: _ns_pid(pf[0]) != 1)
+        for p, fd in found:
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                if os.getpgid(p) == p:
+                    os.killpg(p, signal.SIGKILL)
+            except OSError:
+                pass
+        for _p, fd in found:
+            _await_exit(fd, 5.0)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=timeout)
+    except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired
+        pass
+    if os.geteuid() == 0:
+        # a box whose bwrap went before its PID 1 was found (see sweep); not every box of the
+        # uids this process handed out: the other workers' first boxes have some of them
+        sweep(ours=False)
 
 
 def _ppid(pid) -> int | None:
