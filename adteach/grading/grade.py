@@ -344,6 +344,16 @@ def _settings(timeout, memory_mb, submission_timeout, python, sandboxed=True,
                      bool(sandboxed))
 
 
+def _sha256_of(path) -> str | None:
+    """The submission file's SHA-256, or None when there is no file or it cannot be read."""
+    if not path:
+        return None
+    try:
+        return hashlib.sha256(read_submission(path)).hexdigest()
+    except OSError:
+        return None
+
+
 def _empty_result(exercise: Exercise, status: str, error: str, sha256: str | None) -> dict:
     return {
         "status": status,
@@ -774,10 +784,7 @@ class _Supervisor:
         self.workers = [_Worker(source, exercise, settings, True) for _ in range(jobs)]
 
     def _timeout_result(self, sub) -> dict:
-        try:
-            sha = hashlib.sha256(read_submission(sub.file)).hexdigest()
-        except OSError:
-            sha = None
+        sha = _sha256_of(sub.file)
         return _empty_result(self.exercise, "timeout",
                              f"the test code did not finish within {self.limit:g} s on this submission's values "
                              f"(its grading was stopped; see the README's threat model)", sha)
@@ -977,11 +984,7 @@ def grade(source: str | os.PathLike, submissions: Sequence[str | os.PathLike],
             queue = []
             for sub in found.submissions:
                 if sub.status is not None:   # reported as found (unreadable, not a notebook, ...)
-                    try:
-                        sha = hashlib.sha256(read_submission(sub.file)).hexdigest() if sub.file else None
-                    except OSError:
-                        sha = None
-                    record(sub, _empty_result(exercise, sub.status, sub.error, sha))
+                    record(sub, _empty_result(exercise, sub.status, sub.error, _sha256_of(sub.file)))
                     bar.update(sub.path)
                 else:
                     queue.append(sub)
