@@ -26,7 +26,8 @@ differences, ``check_grad``); ``custom.py`` (``custom_vjp``: a rule from user co
 Machinery beside the idea, which a first reading can skip: ``errors.py`` (the
 exception classes, checking inputs, turning a failed computation into a clear
 message), ``arraylike.py`` (the NumPy protocol: ``np.sin(x)``, ``x.sum()``, object
-arrays), ``collector.py`` (the cycle collector while a graph grows), ``pytree.py``
+arrays), ``collector.py`` (the cycle collector while a graph grows), ``adjoints.py`` (where the
+adjoints live during a sweep, and how nested and concurrent sweeps keep them apart), ``pytree.py``
 (dicts and lists of arrays), ``notation.py`` (how names and numbers are written).
 
 The core (this package's top level) needs NumPy only. Drawing (``draw``),

@@ -16,7 +16,8 @@ them by their creation number. A chain a million operations deep is fine.
 ``g * partial_i`` for an elementwise primitive, the vector-Jacobian product for a
 structural one. Each primitive's rules are built once from its table entry
 (primitives.py), so the derivative is written in one place only; where several
-paths meet, the shares add up. A node keeps its inputs' values (``inputs``), which
+paths meet, the shares add up. While the sweep runs, each node keeps its own
+adjoint (``node._adj``; adjoints.py says why, and how sweeps keep them apart). A node keeps its inputs' values (``inputs``), which
 is what the partials are evaluated at. The partials are computed with
 adteach's own operations, so with ``create_graph=True`` the sweep itself is
 recorded as new ``Var`` nodes and can be differentiated again.
@@ -31,7 +32,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from . import collector
+from . import adjoints, collector
 from . import primitives as P
 from .arraylike import ArrayLike
 from .errors import ADError, ShapeError, as_value as _as_value, evaluate
@@ -51,7 +52,7 @@ class Var(ArrayLike):
     ``v.grad`` is None until then (PyTorch's convention: nothing has been computed yet).
     """
 
-    __slots__ = ("value", "grad", "parents", "inputs", "prim", "aux", "name", "_n", "__weakref__")
+    __slots__ = ("value", "grad", "parents", "inputs", "prim", "aux", "name", "_n", "_mark", "_adj", "__weakref__")
     _ad_priority = 1
 
     def __init__(self, value, name=None):
@@ -63,6 +64,7 @@ class Var(ArrayLike):
         self.aux = None
         self.name = name
         self._n = _next_number()
+        self._mark = None
 
     # --- recording an operation -------------------------------------------
     @classmethod
@@ -86,12 +88,17 @@ class Var(ArrayLike):
         scalar output. ``create_graph=True`` records the backward pass, so the
         gradients are themselves Vars that can be differentiated again.
         """
-        adjoints = backprop(self, gradient, create_graph=create_graph)
-        for node, g in adjoints.items():
-            if accumulate and node.grad is not None:
-                node.grad = node.grad + g
-            else:
-                node.grad = g
+        seed = _seed(self, gradient)
+        with adjoints.on_nodes(lambda: _search(self, ())) as nodes:
+            _sweep(nodes, seed, create_graph, ())
+            for node in nodes:
+                g = node._adj
+                if g is None:
+                    continue
+                if accumulate and node.grad is not None:
+                    node.grad = node.grad + g
+                else:
+                    node.grad = g
         return None
 
     def zero_grad(self):
@@ -160,18 +167,23 @@ ADD, SUB, MUL, DIV, POW, NEG = (TABLE[n] for n in ("add", "sub", "mul", "div", "
 
 def _record(prim, parents, values, aux):
     """Compute the value (with a clear error for bad input) and make the node."""
-    if not collector.raised:  # a graph is growing: the cycle collector can wait (collector.py)
-        collector.raise_thresholds()
     if prim.check is None and aux is None:
-        try:
-            value = prim.fn(*values)
+        try:  # (a call with a fixed number of arguments: several times faster in CPython than fn(*values))
+            n = len(values)
+            value = prim.fn(values[0], values[1]) if n == 2 else prim.fn(values[0]) if n == 1 else prim.fn(*values)
         except (ValueError, TypeError, ArithmeticError):
             value = evaluate(prim, values, {}, _names(parents))  # raises a clear error
     else:
         value = evaluate(prim, values, aux or {}, _names(parents))
+    if not collector.raised:  # a graph is growing: the cycle collector can wait (collector.py)
+        collector.raise_thresholds()
     node = _new(Var)
-    node.value, node.parents, node.inputs, node.prim, node.aux = value, parents, values, prim, aux
-    node.grad = node.name = None
+    node.value = value
+    node.parents = parents
+    node.inputs = values
+    node.prim = prim
+    node.aux = aux
+    node.grad = node.name = node._mark = None
     node._n = _next_number()
     return node
 
@@ -182,12 +194,13 @@ _new = object.__new__
 def _binary(prim, a, b):
     """The fast path for Var arithmetic (Var or plain number on either side)."""
     ta, tb = type(a), type(b)
-    if ta is Var and tb is Var:
-        return _record(prim, (a, b), (a.value, b.value), None)
-    if ta is Var and (tb is float or tb is int):
-        b = b if tb is float else float(b)
-        return _record(prim, (a, b), (a.value, b), None)
-    if tb is Var and (ta is float or ta is int):
+    if ta is Var:
+        if tb is Var:
+            return _record(prim, (a, b), (a.value, b.value), None)
+        if tb is float or tb is int:
+            b = b if tb is float else float(b)
+            return _record(prim, (a, b), (a.value, b), None)
+    elif tb is Var and (ta is float or ta is int):
         a = a if ta is float else float(a)
         return _record(prim, (a, b), (a, b.value), None)
     return P.apply(prim, a, b)  # arrays, Duals, ...
@@ -210,48 +223,48 @@ def graph_nodes(output: Var, stop=()) -> list:
     Iterative: an explicit stack instead of recursion. Nodes in ``stop`` are
     included but not expanded (used when differentiating with respect to them).
     """
-    seen = {output}
+    with adjoints.lock:  # (_search marks the nodes it finds: see adjoints.py)
+        return _search(output, stop)
+
+
+def _search(output, stop):
+    mark = object()  # a node found is marked with it (cheaper than a set of the nodes seen)
+    output._mark = mark
+    found = [output]
     stack = [output]
     while stack:
         node = stack.pop()
         if node in stop:
             continue
         for p in node.parents:
-            if type(p) is Var and p not in seen:
-                seen.add(p)
+            if type(p) is Var and p._mark is not mark:
+                p._mark = mark
+                found.append(p)
                 stack.append(p)
-    return sorted(seen, key=attrgetter("_n"))
+    found.sort(key=attrgetter("_n"))
+    return found
 
 
-def backprop(output: Var, seed=None, *, create_graph=False, stop=()) -> dict:
-    """The reverse sweep: return ``{node: d output / d node}`` for the whole graph.
+def backprop(output: Var, seed=None, *, create_graph=False, stop=(), wrt=None) -> dict:
+    """The reverse sweep: return ``{node: d output / d node}`` for the whole graph (or only for the nodes ``wrt``).
 
     ``seed`` is the output's adjoint (1 for a scalar). With ``create_graph`` the
     adjoints are computed with Var operations (so they can be differentiated).
     """
-    if type(output) is not Var:
-        raise ADError(f"backward() needs a Var output, got {type(output).__name__}")
-    if seed is None:
-        if output.ndim:
-            raise ShapeError(
-                f"backward() on an output of shape {output.shape} needs a seed: pass "
-                f"gradient= an array of that shape (or use jacrev for the whole Jacobian)")
-        seed = 1.0
-    else:
-        if type(seed) is not Var:
-            seed = _as_value(seed)
-        if np.shape(P._value(seed)) != output.shape:
-            raise ShapeError(f"the seed has shape {np.shape(P._value(seed))} but the output has shape {output.shape}")
-    try:
-        return _sweep(output, seed, create_graph, stop)
-    finally:
-        collector.restore()
+    seed = _seed(output, seed)
+    with adjoints.on_nodes(lambda: _search(output, stop)) as nodes:
+        _sweep(nodes, seed, create_graph, stop)
+        if wrt is not None:
+            wrt = set(wrt)
+            nodes = [n for n in nodes if n in wrt]
+        return {n: n._adj for n in nodes if n._adj is not None}
 
 
-def _sweep(output, seed, create_graph, stop):
-    adjoint = {output: seed}
-    for node in reversed(graph_nodes(output, stop)):
-        g = adjoint.get(node)
+def _sweep(nodes, seed, create_graph, stop):
+    """Walk the tape backwards; each node's adjoint ends in ``node._adj`` (None: no path to the output)."""
+    nodes[-1]._adj = seed  # the output (created last)
+    for node in reversed(nodes):
+        g = node._adj
         if g is None or node.prim is None or node in stop:
             continue  # a leaf, or a node with no path to the output
         inputs = node.parents if create_graph else node.inputs  # Vars: the sweep is recorded too
@@ -261,11 +274,29 @@ def _sweep(output, seed, create_graph, stop):
                 share = rule(g, inputs, out, node.aux)  # parent's share of g (Primitive.rules)
                 if type(share) is not float:  # an array: sum it back to the parent's shape if broadcast
                     share = P._unbroadcast(share, parent.shape)
-                adjoint[parent] = adjoint[parent] + share if parent in adjoint else share
-    return adjoint
+                a = parent._adj
+                parent._adj = share if a is None else a + share
+
+
+def _seed(output, seed):
+    """The output's adjoint to start from: 1 for a scalar, else a seed of the output's shape (checked)."""
+    if type(output) is not Var:
+        raise ADError(f"backward() needs a Var output, got {type(output).__name__}")
+    if seed is None:
+        if output.ndim:
+            raise ShapeError(
+                f"backward() on an output of shape {output.shape} needs a seed: pass "
+                f"gradient= an array of that shape (or use jacrev for the whole Jacobian)")
+        return 1.0
+    if type(seed) is not Var:
+        seed = _as_value(seed)
+    if np.shape(P._value(seed)) != output.shape:
+        raise ShapeError(f"the seed has shape {np.shape(P._value(seed))} but the output has shape {output.shape}")
+    return seed
 
 
 def _local_vjp(prim, i, g, inputs, out, aux):
     """Parent i's share of the adjoint g: the inner step of ``_sweep`` for one edge (adteach.trace shows it)."""
     share = prim.rules[i](g, inputs, out, aux)
     return share if type(share) is float else P._unbroadcast(share, np.shape(P._value(inputs[i])))
+

@@ -144,7 +144,7 @@ def _adjoints_for(out, leaves, seed, nested):
         return _dual_adjoints(out, leaves, seed, nested)
     if type(out) is not Var:  # the output does not depend on the inputs
         return [_zeros_like(leaf) for leaf in leaves]
-    adj = backprop(out, seed, create_graph=nested, stop=set(leaves))
+    adj = backprop(out, seed, create_graph=nested, stop=set(leaves), wrt=leaves)
     return [adj.get(leaf, None) if adj.get(leaf, None) is not None else _zeros_like(leaf) for leaf in leaves]
 
 

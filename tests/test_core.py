@@ -408,3 +408,57 @@ def test_fstring_formats_the_value_of_var_and_dual():
     assert seen == ["3.000"]
     from adteach.forward import Dual
     assert f"{Dual(0.25, 1.0):.2f}" == "0.25"
+
+
+def test_a_sweep_nested_in_a_custom_rule_keeps_the_outer_adjoints():
+    # During a sweep each node holds its adjoint (tape._Sweep). A custom_vjp's bwd may start another sweep over
+    # nodes of the outer graph (here through a closure over `a`): the outer sweep's adjoints must survive it.
+    x = ad.Var(2.0, name="x")
+    a = x * x
+    inner = []
+
+    @ad.custom_vjp
+    def triple(t):
+        return t * 3.0
+
+    def bwd(res, g):
+        y = a * a  # shares a and x with the outer graph
+        y.backward()
+        inner.append(x.grad)  # d(a^2)/dx = 2a * 2x = 32
+        return (g * 3.0,)
+
+    triple.defvjp(lambda t: (triple(t), None), bwd)
+    out = triple(a) + a  # 3x^2 + x^2: d/dx = 8x = 16
+    out.backward()
+    assert inner == [32.0]
+    assert x.grad == 16.0 and a.grad == 4.0
+    # the functional transforms too
+    assert ad.grad(lambda v: triple(v * v) + v * v)(2.0) == 16.0
+
+
+def test_threads_sweeping_graphs_with_a_shared_leaf_keep_their_adjoints_apart():
+    import sys
+    import threading
+
+    p = ad.Var(1.0001, name="p")  # every thread's graph uses p
+
+    def work(k, results):
+        for _ in range(5):
+            y = ad.Var(float(k))
+            for _ in range(3000):
+                y = y * p
+            results.append(ad.backprop(y)[p] / k)  # d(k p^n)/dp / k = n p^(n-1)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        results = []
+        threads = [threading.Thread(target=work, args=(k, results)) for k in (1, 2, 3, 4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    expected = 3000 * 1.0001 ** 2999
+    assert len(results) == 20 and all(r == pytest.approx(expected, rel=1e-12) for r in results)
