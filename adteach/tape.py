@@ -17,8 +17,9 @@ them by their creation number. A chain a million operations deep is fine.
 structural one. Each primitive's rules are built once from its table entry
 (primitives.py), so the derivative is written in one place only; where several
 paths meet, the shares add up. While the sweep runs, each node keeps its own
-adjoint (``node._adj``; adjoints.py says why, and how sweeps keep them apart). A node keeps its inputs' values (``inputs``), which
-is what the partials are evaluated at. The partials are computed with
+adjoint (``node._adj``; adjoints.py says why, and how sweeps keep them apart).
+A node keeps its inputs' values (``inputs``), which is what the partials are
+evaluated at. The partials are computed with
 adteach's own operations, so with ``create_graph=True`` the sweep itself is
 recorded as new ``Var`` nodes and can be differentiated again.
 
@@ -168,9 +169,8 @@ ADD, SUB, MUL, DIV, POW, NEG = (TABLE[n] for n in ("add", "sub", "mul", "div", "
 def _record(prim, parents, values, aux):
     """Compute the value (with a clear error for bad input) and make the node."""
     if prim.check is None and aux is None:
-        try:  # (a call with a fixed number of arguments: several times faster in CPython than fn(*values))
-            n = len(values)
-            value = prim.fn(values[0], values[1]) if n == 2 else prim.fn(values[0]) if n == 1 else prim.fn(*values)
+        try:
+            value = prim.fn(*values)
         except (ValueError, TypeError, ArithmeticError):
             value = evaluate(prim, values, {}, _names(parents))  # raises a clear error
     else:
