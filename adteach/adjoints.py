@@ -46,9 +46,10 @@ class on_nodes:
         try:
             self.nodes = nodes = self.find()
             if _depth > 1:  # nested: these nodes may hold the adjoints of the sweep around this one
-                self.saved = [(n, getattr(n, "_adj", None)) for n in nodes]
-            for n in nodes:
-                n._adj = None
+                self.saved = [(n, n._adj) for n in nodes]
+                for n in nodes:
+                    n._adj = None
+            # (otherwise each is None already: a node is made with _adj = None, and every sweep leaves it so)
         except BaseException:
             self.__exit__(None, None, None)
             raise

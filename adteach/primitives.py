@@ -111,10 +111,18 @@ class Primitive:
 TABLE: dict[str, Primitive] = {}
 
 
+def pass_on(g, inputs, out, aux=None):
+    """The chain rule on an edge whose partial is 1 (``ONE``): the adjoint passes on unchanged.
+
+    One function for every such edge, so the sweep can recognise it (``rule is pass_on``) and skip the call.
+    """
+    return g
+
+
 def _chain(partial, nargs):
     """``g -> g * partial``, for one edge (see ``Primitive.chains``)."""
     if partial is ONE:
-        return lambda g, inputs, out, aux=None: g
+        return pass_on
     if partial is MINUS_ONE:
         return lambda g, inputs, out, aux=None: -g
     # (the same as ``partial(*inputs, out)``, but a call with a fixed number of arguments is

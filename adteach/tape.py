@@ -37,7 +37,7 @@ from . import adjoints, collector
 from . import primitives as P
 from .arraylike import ArrayLike
 from .errors import ADError, ShapeError, as_value as _as_value, evaluate
-from .primitives import TABLE
+from .primitives import TABLE, pass_on
 
 __all__ = ["Var", "backprop", "graph_nodes"]
 
@@ -65,7 +65,7 @@ class Var(ArrayLike):
         self.aux = None
         self.name = name
         self._n = _next_number()
-        self._mark = None
+        self._mark = self._adj = None
 
     # --- recording an operation -------------------------------------------
     @classmethod
@@ -183,7 +183,7 @@ def _record(prim, parents, values, aux):
     node.inputs = values
     node.prim = prim
     node.aux = aux
-    node.grad = node.name = node._mark = None
+    node.grad = node.name = node._mark = node._adj = None
     node._n = _next_number()
     return node
 
@@ -234,7 +234,7 @@ def _search(output, stop):
     stack = [output]
     while stack:
         node = stack.pop()
-        if node in stop:
+        if stop and node in stop:
             continue
         for p in node.parents:
             if type(p) is Var and p._mark is not mark:
@@ -265,13 +265,14 @@ def _sweep(nodes, seed, create_graph, stop):
     nodes[-1]._adj = seed  # the output (created last)
     for node in reversed(nodes):
         g = node._adj
-        if g is None or node.prim is None or node in stop:
+        if g is None or node.prim is None or (stop and node in stop):
             continue  # a leaf, or a node with no path to the output
         inputs = node.parents if create_graph else node.inputs  # Vars: the sweep is recorded too
         out = node if create_graph else node.value
         for parent, rule in zip(node.parents, node.prim.rules):
             if type(parent) is Var:  # constants need no adjoint
-                share = rule(g, inputs, out, node.aux)  # parent's share of g (Primitive.rules)
+                # parent's share of g (Primitive.rules); on an edge whose partial is 1, g itself
+                share = g if rule is pass_on else rule(g, inputs, out, node.aux)
                 if type(share) is not float:  # an array: sum it back to the parent's shape if broadcast
                     share = P._unbroadcast(share, parent.shape)
                 a = parent._adj

@@ -436,6 +436,29 @@ def test_a_sweep_nested_in_a_custom_rule_keeps_the_outer_adjoints():
     assert ad.grad(lambda v: triple(v * v) + v * v)(2.0) == 16.0
 
 
+def test_a_sweep_that_fails_midway_leaves_no_adjoint_behind():
+    # A sweep starts from nodes whose adjoints are all None (a node is made so, and every sweep leaves it so,
+    # adjoints.py): a sweep stopped by an error half-way must not leave its partial sums for the next one.
+    x = ad.Var(3.0, name="x")
+    a = x * x
+
+    @ad.custom_vjp
+    def fails(t):
+        return t * 2.0
+
+    def bwd(res, g):
+        raise RuntimeError("this rule fails")
+
+    fails.defvjp(lambda t: (fails(t), None), bwd)
+    out = fails(a) + a * 5.0  # the sweep reaches a (share 5) before the failing rule
+    with pytest.raises(Exception, match="this rule fails"):
+        out.backward()
+    y = a * 1.0
+    y.backward()
+    assert x.grad == 6.0 and a.grad == 1.0  # not 5 + 1: nothing left over from the failed sweep
+    assert all(n._adj is None for n in ad.graph_nodes(out))
+
+
 def test_threads_sweeping_graphs_with_a_shared_leaf_keep_their_adjoints_apart():
     import sys
     import threading
