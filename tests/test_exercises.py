@@ -97,7 +97,7 @@ def test_nbgrader_generates_the_same_release_and_autogrades_the_solutions(nbgrad
     env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")
     # Two courses, each with its own gradebook, graded side by side (a gradebook is one SQLite file, written by
     # one nbgrader at a time): the exercises split between them, so the two cores each run half the kernels.
-    halves = [NAMES[0::2], NAMES[1::2]]
+    halves = [SOURCES[0::2], SOURCES[1::2]]
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda k: _generate_and_autograde(bin_dir, env, tmp_path / f"course{k}", halves[k]),
                                 range(2)))
@@ -108,11 +108,11 @@ def test_nbgrader_generates_the_same_release_and_autogrades_the_solutions(nbgrad
         assert float(score) == float(max_score) > 0, (name, line)
 
 
-def _generate_and_autograde(bin_dir, env, course, names):
+def _generate_and_autograde(bin_dir, env, course, sources):
     """nbgrader generate_assignment (must give our released notebook) and autograde (the solution, as
-    alice's submission) for each exercise in ``names``; returns "name score max_score" lines from the gradebook."""
-    for name in names:
-        src = ROOT / "exercises" / "source" / f"{name}.ipynb"
+    alice's submission) for each exercise source in ``sources``; returns "name score max_score" lines from the gradebook."""
+    names = [src.stem for src in sources]
+    for name, src in zip(names, sources):
         (course / "source" / name).mkdir(parents=True)
         shutil.copy(src, course / "source" / name / src.name)
         (course / "submitted" / "alice" / name).mkdir(parents=True)
@@ -130,7 +130,7 @@ def _generate_and_autograde(bin_dir, env, course, names):
         assert out.returncode == 0, out.stdout + out.stderr
     code = ("from nbgrader.api import Gradebook\n"
             "gb = Gradebook('sqlite:///gradebook.db')\n"
-            f"for name in {list(names)!r}:\n"
+            f"for name in {names!r}:\n"
             "    s = gb.find_submission(name, 'alice')\n"
             "    print(name, s.score, s.max_score)\n"
             "gb.close()\n")
