@@ -244,24 +244,32 @@ def _pow_exponent(a, b, out):
 def _maximum_partial(mine, other):
     """1 where this input wins, 0 where it loses, 1/2 at a tie (documented)."""
     m, o = _value(mine), _value(other)
-    return np.where(m > o, 1.0, np.where(m == o, 0.5, 0.0)) if np.ndim(m) or np.ndim(o) \
-        else (1.0 if m > o else 0.5 if m == o else 0.0)
+    if _scalar(m) and _scalar(o):
+        return 1.0 if m > o else 0.5 if m == o else 0.0
+    return np.where(m > o, 1.0, np.where(m == o, 0.5, 0.0))
 
 
 def _step(x):
     """Heaviside step used by relu's derivative; relu'(0) = 0 (documented)."""
     v = _value(x)
-    return np.where(v > 0, 1.0, 0.0) if np.ndim(v) else (1.0 if v > 0 else 0.0)
+    return (1.0 if v > 0 else 0.0) if _scalar(v) else np.where(v > 0, 1.0, 0.0)
 
 
 def _sign(x):
     """abs'(x) = sign(x); at 0 we use 0, a subgradient (documented)."""
     v = _value(x)
-    return np.sign(v) if np.ndim(v) else float(np.sign(v))
+    return float(np.sign(v)) if _scalar(v) else np.sign(v)
+
+
+def _scalar(v):
+    """Is v one number? (A float is asked first: in a scalar sweep np.ndim would cost ten times more.)"""
+    return type(v) is float or np.ndim(v) == 0
 
 
 def _value(x):
     """The number inside a Var or Dual (partials need it for comparisons)."""
+    if type(x) is float:
+        return x
     while hasattr(x, "value"):
         x = x.value
     return x
