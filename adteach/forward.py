@@ -76,8 +76,8 @@ class Dual(ArrayLike):
     val = property(lambda self: self.value)
     dot = property(lambda self: self.tangent)
 
-    @classmethod
-    def _ad_apply(cls, prim, args, aux):
+    @staticmethod
+    def _ad_apply(prim, args, aux):
         tag = max(a.tag for a in args if type(a) is Dual)  # the newest jvp is opened first
         mine = [type(a) is Dual and a.tag == tag for a in args]
         values = [a.value if m else a for a, m in zip(args, mine)]

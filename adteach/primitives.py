@@ -544,7 +544,7 @@ def apply(prim: Primitive, *args, **aux):
     """Apply a primitive to plain values, Vars or Duals.
 
     Types that take part in differentiation (``Var``, ``Dual``) define a
-    ``_ad_apply`` class method and an ``_ad_priority``; the highest priority among
+    static method ``_ad_apply(prim, args, aux)`` and an ``_ad_priority``; the highest priority among
     the arguments wins (a Dual may hold Vars inside, so Dual > Var). With none of
     them present the value is just computed.
     """

@@ -59,42 +59,43 @@ def flatten(tree):
 def flatten_with_paths(tree):
     """Like ``flatten``, plus each leaf's path for messages and names: ``['W']``, ``[0]``, ``.b``."""
     leaves, paths = [], []
-
-    def walk(t, path):
-        if isinstance(t, dict):
-            keys = sorted(t, key=repr) if not all(isinstance(k, str) for k in t) else sorted(t)
-            return _Node(dict, tuple(keys), tuple(walk(t[k], f"{path}[{k!r}]") for k in keys))
-        if is_container(t):
-            fields = getattr(type(t), "_fields", None)
-            return _Node(type(t), None, tuple(
-                walk(e, f"{path}.{fields[j]}" if fields else f"{path}[{j}]") for j, e in enumerate(t)))
-        leaves.append(t)
-        paths.append(path)
-        return _LEAF
-
-    treedef = walk(tree, "")
+    treedef = _walk(tree, "", leaves, paths)
     return leaves, paths, treedef
+
+
+# (Module functions, not closures inside the two above: a closure that calls itself refers to itself,
+# a reference cycle that only the cycle collector frees, and it would keep the leaves alive until then.)
+def _walk(t, path, leaves, paths):
+    if isinstance(t, dict):
+        keys = sorted(t, key=repr) if not all(isinstance(k, str) for k in t) else sorted(t)
+        return _Node(dict, tuple(keys), tuple(_walk(t[k], f"{path}[{k!r}]", leaves, paths) for k in keys))
+    if is_container(t):
+        fields = getattr(type(t), "_fields", None)
+        return _Node(type(t), None, tuple(
+            _walk(e, f"{path}.{fields[j]}" if fields else f"{path}[{j}]", leaves, paths) for j, e in enumerate(t)))
+    leaves.append(t)
+    paths.append(path)
+    return _LEAF
 
 
 def unflatten(treedef, leaves):
     """Put ``leaves`` back into the container shape ``treedef`` (the inverse of ``flatten``)."""
-    it = iter(leaves)
+    return _build(treedef, iter(leaves))
 
-    def build(d):
-        if d is _LEAF:
-            return next(it)
-        items = [build(c) for c in d.children]
-        if d.kind is dict:
-            return dict(zip(d.keys, items))
-        if d.kind is list:
-            return items
-        if d.kind is tuple:
-            return tuple(items)
-        if hasattr(d.kind, "_fields"):  # a namedtuple
-            return d.kind(*items)
-        return d.kind(items)
 
-    return build(treedef)
+def _build(d, it):
+    if d is _LEAF:
+        return next(it)
+    items = [_build(c, it) for c in d.children]
+    if d.kind is dict:
+        return dict(zip(d.keys, items))
+    if d.kind is list:
+        return items
+    if d.kind is tuple:
+        return tuple(items)
+    if hasattr(d.kind, "_fields"):  # a namedtuple
+        return d.kind(*items)
+    return d.kind(items)
 
 
 def tree_map(f, tree):

@@ -68,8 +68,8 @@ class Var(ArrayLike):
         self._mark = self._adj = None
 
     # --- recording an operation -------------------------------------------
-    @classmethod
-    def _ad_apply(cls, prim, args, aux):
+    @staticmethod
+    def _ad_apply(prim, args, aux):
         """Compute ``prim`` on the arguments' values and record the new node."""
         if len(args) == 1 and type(args[0]) is Var:  # sin(x), x.exp(), ...: one Var
             return _record(prim, args, (args[0].value,), aux or None)
