@@ -3,14 +3,12 @@ nbgrader accepts the sources unchanged (in an environment of its own) and gives 
 solutions full marks. That adteach grade gives the solutions full marks and the released
 stubs zero is asserted in tests/test_exercise_styles.py, in the batch that grades each
 exercise's styles and mistakes."""
-import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import venv
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,21 +70,15 @@ def test_time_limits_are_cpu_time_generous_and_stated(name):
 
 @pytest.fixture(scope="module")
 def nbgrader_env():
-    """nbgrader in a virtual environment of its own (never a dependency of adteach), built once and
-    kept where bench/bench_grade.py keeps it; the test puts this checkout first on PYTHONPATH, so that
-    nbgrader's kernels import the adteach under test whatever copy the environment was built with."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "adteach-bench"
-    cache.mkdir(parents=True, exist_ok=True)
-    base = cache / "nbgrader-venv"
-    with open(cache / "nbgrader-venv.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)   # one builder at a time (parallel runs, the bench)
-        if not (base / "bin" / "nbgrader").exists():
-            venv.EnvBuilder(with_pip=True, clear=True).create(base)
-            pip = subprocess.run([sys.executable, "-m", "uv", "pip", "install", "-q", "--python",
-                                  str(base / "bin" / "python"), "nbgrader==0.9.6", str(ROOT)],
-                                 capture_output=True, text=True)  # uv: seconds, where pip took about 40 s
-            assert pip.returncode == 0, pip.stdout + pip.stderr
-    return base
+    """nbgrader in a virtual environment of its own, built once by bench/bench_grade.py's builder (the
+    bench grades with the same one); the test puts this checkout first on PYTHONPATH, so that nbgrader's
+    kernels import the adteach under test whatever copy the environment was built with."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import bench_grade
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return bench_grade.nbgrader_env().parent
 
 
 def test_nbgrader_generates_the_same_release_and_autogrades_the_solutions(nbgrader_env, tmp_path):
