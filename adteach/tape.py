@@ -175,8 +175,6 @@ def _record(prim, parents, values, aux):
             value = evaluate(prim, values, {}, _names(parents))  # raises a clear error
     else:
         value = evaluate(prim, values, aux or {}, _names(parents))
-    if not collector.raised:  # a graph is growing: the cycle collector can wait (collector.py)
-        collector.raise_thresholds()
     node = _new(Var)
     node.value = value
     node.parents = parents
@@ -184,7 +182,9 @@ def _record(prim, parents, values, aux):
     node.prim = prim
     node.aux = aux
     node.grad = node.name = node._mark = node._adj = None
-    node._n = _next_number()
+    node._n = n = _next_number()
+    if n >= collector.until:  # a graph is growing: the cycle collector waits, kept informed (collector.py)
+        collector.look(n)
     return node
 
 

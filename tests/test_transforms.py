@@ -248,7 +248,7 @@ class _Cycle:
         self.me, self.data = self, np.zeros(10_000)
 
 
-@pytest.mark.parametrize("size", ["small graphs", "large graphs"])
+@pytest.mark.parametrize("size", ["small graphs", "large graphs", "evaluation only"])
 def test_cyclic_garbage_made_beside_a_training_loop_is_collected(size):
     """Each step leaves one reference cycle behind; the cycle collector must still free them.
 
@@ -259,7 +259,8 @@ def test_cyclic_garbage_made_beside_a_training_loop_is_collected(size):
     import weakref
     from adteach import collector
     gc.collect()
-    n_ops = 3 if size == "small graphs" else collector.MOVE_AT // 2  # (three objects per operation)
+    n_ops = {"small graphs": 3, "large graphs": collector.MOVE_AT // 2,  # (three objects per operation)
+             "evaluation only": collector.PERIOD // 8}[size]  # (no backward: only the looks see the garbage)
     steps = 40
     left, history = [], []
     w = ad.Var(0.3)
@@ -268,13 +269,69 @@ def test_cyclic_garbage_made_beside_a_training_loop_is_collected(size):
         y = w
         for _ in range(n_ops):
             y = ad.sin(y) * 0.999
-        y.backward()
+        if size != "evaluation only":
+            y.backward()
         del y
         history.append([[0.0] for _ in range(1000)])  # other objects a loop keeps (what makes CPython collect)
     alive = sum(r() is not None for r in left)
     assert alive < steps // 2, f"{alive} of {steps} cycles are still alive after {steps} steps"
     gc.collect()
     assert sum(r() is not None for r in left) == 0
+
+
+def test_the_collector_respects_what_the_program_set():
+    """A large first threshold (its product with FACTOR would not fit gc.set_threshold), a collector switched
+    off, objects the program froze itself: recording works, and each is as the program left it."""
+    import gc
+    from adteach import collector
+    collector.restore()
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(250_000, *before[1:])  # 250,000 x 10,000 > 2**31 - 1
+        assert ad.grad(lambda t: ad.sin(t) * t)(0.5) == pytest.approx(np.cos(0.5) * 0.5 + np.sin(0.5))
+        assert gc.get_threshold() == (250_000, *before[1:])
+        gc.set_threshold(*before)
+        gc.disable()
+        full = gc.get_stats()[2]["collections"]
+        for _ in range(3):
+            y = ad.Var(0.3)
+            for _ in range(collector.PERIOD * 2):
+                y = ad.sin(y)
+            y.backward()
+        assert not gc.isenabled() and gc.get_threshold() == before
+        assert gc.get_stats()[2]["collections"] == full  # no collection while the program keeps it off
+    finally:
+        gc.enable()
+        gc.set_threshold(*before)
+
+
+def test_threads_recording_at_once_leave_the_thresholds_as_they_were():
+    import gc
+    import sys
+    import threading
+    from adteach import collector
+    collector.restore()
+    before = gc.get_threshold()
+    errors = []
+
+    def work():
+        try:
+            for _ in range(5000):
+                x = ad.Var(0.5)
+                (x * x + x).backward()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show at once
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == [] and gc.get_threshold() == before
 
 
 def test_transforms_leave_no_cyclic_garbage():
