@@ -459,10 +459,22 @@ def test_a_sweep_that_fails_midway_leaves_no_adjoint_behind():
     assert all(n._adj is None for n in ad.graph_nodes(out))
 
 
-def test_threads_sweeping_graphs_with_a_shared_leaf_keep_their_adjoints_apart():
-    import sys
+def run_threads_switching_often(targets):
+    """Run each target in a thread of its own, the interpreter switching threads as often as it can (races show at once)."""
     import threading
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=t) for t in targets]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
 
+
+def test_threads_sweeping_graphs_with_a_shared_leaf_keep_their_adjoints_apart():
     p = ad.Var(1.0001, name="p")  # every thread's graph uses p
 
     def work(k, results):
@@ -472,16 +484,7 @@ def test_threads_sweeping_graphs_with_a_shared_leaf_keep_their_adjoints_apart():
                 y = y * p
             results.append(ad.backprop(y)[p] / k)  # d(k p^n)/dp / k = n p^(n-1)
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible
-    try:
-        results = []
-        threads = [threading.Thread(target=work, args=(k, results)) for k in (1, 2, 3, 4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    results = []
+    run_threads_switching_often([lambda k=k: work(k, results) for k in (1, 2, 3, 4)])
     expected = 3000 * 1.0001 ** 2999
     assert len(results) == 20 and all(r == pytest.approx(expected, rel=1e-12) for r in results)

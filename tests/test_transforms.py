@@ -307,9 +307,8 @@ def test_the_collector_respects_what_the_program_set():
 
 def test_threads_recording_at_once_leave_the_thresholds_as_they_were():
     import gc
-    import sys
-    import threading
     from adteach import collector
+    from test_core import run_threads_switching_often
     collector.restore()
     before = gc.get_threshold()
     errors = []
@@ -321,16 +320,7 @@ def test_threads_recording_at_once_leave_the_thresholds_as_they_were():
                 (x * x + x).backward()
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show at once
-    try:
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_threads_switching_often([work] * 4)
     assert errors == [] and gc.get_threshold() == before
 
 
