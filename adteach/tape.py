@@ -184,7 +184,7 @@ def _record(prim, parents, values, aux):
     node.grad = node.name = node._mark = node._adj = None
     node._n = n = _next_number()
     if n >= collector.until:  # a graph is growing: the cycle collector waits, kept informed (collector.py)
-        collector.look(n)
+        collector.look(n, node)
     return node
 
 

@@ -305,6 +305,32 @@ def test_the_collector_respects_what_the_program_set():
         gc.set_threshold(*before)
 
 
+def test_the_collector_waits_only_while_the_graph_lives():
+    """With no sweep at the end (evaluation only, a pullback never called, a forward pass that raised), the
+    thresholds are back once the graph is dropped (they once stayed raised for the rest of the process)."""
+    import gc
+    from adteach import collector
+    collector.restore()
+    before = gc.get_threshold()
+    y = ad.sin(ad.Var(0.5)) * 2.0
+    assert gc.get_threshold()[0] == before[0] * collector.FACTOR
+    assert y.value == pytest.approx(2 * np.sin(0.5))
+    del y
+    assert gc.get_threshold() == before
+    out, pullback = ad.vjp(lambda t: ad.sum(ad.exp(t)), np.ones(3))
+    del out, pullback
+    assert gc.get_threshold() == before
+    with pytest.raises(ad.DomainError):
+        ad.grad(lambda t: ad.log(t - 1.0))(0.5)
+    assert gc.get_threshold() == before
+    long = ad.Var(0.5)  # a graph that outlives the looks: the latest node looked at is the one that counts
+    for _ in range(collector.PERIOD + 10):
+        long = ad.sin(long)
+    assert gc.get_threshold()[0] == before[0] * collector.FACTOR
+    del long
+    assert gc.get_threshold() == before
+
+
 def test_threads_recording_at_once_leave_the_thresholds_as_they_were():
     import gc
     from adteach import collector
