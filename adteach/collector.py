@@ -9,8 +9,9 @@ counting alone frees a graph the moment it is dropped.
 
 So while a graph is being recorded the collector waits, and is kept informed:
 
-* the first recorded operation raises the collector's first threshold 10,000-fold
-  (``FACTOR``; 700 to 7,000,000 by default), so no collection starts in the middle;
+* once a graph has ``START`` recorded operations (2048: for a smaller one it is not
+  worth it), the collector's first threshold is raised 10,000-fold (``FACTOR``; 700
+  to 7,000,000 by default), so no collection starts in the middle;
 * the raise lasts while the graph does: it ends when a reverse sweep ends, or when
   the node recorded at the raise (or at the latest look, below) is dropped (a weak
   reference's callback). So a loop that only evaluates, a ``vjp`` whose pullback is
@@ -46,6 +47,7 @@ import weakref
 __all__ = ["until", "look", "restore"]
 
 FACTOR = 10_000
+START = 2048  # recorded operations before the thresholds are raised: for a smaller graph it is not worth it
 PERIOD = 1 << 15  # recorded operations between two looks (about 100,000 objects)
 MOVE_AT = 50_000  # young objects from which a scan costs milliseconds: fewer are collected as usual
 FULL_AFTER = 1_000_000  # the least number of moved objects between two full collections
@@ -66,6 +68,9 @@ def look(n: int, node) -> None:
     with _lock:
         if n < until:  # another thread looked meanwhile
             return
+        if _saved is None and until == 0:  # the first operation since the thresholds were put back: a small
+            until = n + START  # graph is not worth raising them for, so wait START operations and see
+            return
         until = n + PERIOD
         if _saved is None:
             if _moved > _budget:
@@ -83,7 +88,9 @@ def look(n: int, node) -> None:
 def restore() -> None:
     """The end of a reverse sweep: deal with the young objects and put the program's thresholds back."""
     with _lock:
-        if _saved is not None and _in_charge():
+        if _saved is None:
+            return  # (a small graph: nothing was raised)
+        if _in_charge():
             _settle()  # (few young objects: the usual young collection comes soon)
         _put_back()
 
