@@ -63,7 +63,8 @@ _budget = FULL_AFTER  # a full collection when _moved passes it
 
 
 def look(n: int, node) -> None:
-    """At node number n (``node``): raise the thresholds (the first operation of a graph), or deal with the young objects."""
+    """At node number n (``node``): start counting (the first operation since the thresholds were put back),
+    raise them (START operations later), or deal with the young objects (every PERIOD operations after)."""
     global until, _saved, _ours, _probe
     with _lock:
         if n < until:  # another thread looked meanwhile
@@ -73,10 +74,10 @@ def look(n: int, node) -> None:
             return
         until = n + PERIOD
         if _saved is None:
-            if _moved > _budget:
-                _collect_all()
             saved = gc.get_threshold()
             if saved[0] > 0 and gc.isenabled():  # (otherwise the program switched automatic collection off)
+                if _moved > _budget:
+                    _collect_all()
                 _ours = min(saved[0] * FACTOR, _INT_MAX)
                 gc.set_threshold(_ours, *saved[1:])
             _saved = saved
