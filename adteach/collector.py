@@ -53,7 +53,7 @@ MOVE_AT = 50_000  # young objects from which a scan costs milliseconds: fewer ar
 FULL_AFTER = 1_000_000  # the least number of moved objects between two full collections
 _INT_MAX = 2 ** 31 - 1  # the largest threshold gc.set_threshold takes
 
-until = 0  # tape._record calls look(n) when node number n reaches it: a plain module global (0: the next operation)
+until = 0  # tape._record calls look(n) when node number n reaches it: a plain module global (0: the next operation, which starts the count)
 _lock = threading.RLock()  # (RLock: a drop's callback may come while this thread holds it)
 _saved = None  # the program's thresholds while raised (None: not raised)
 _ours = None  # the first threshold as raised here
@@ -105,15 +105,20 @@ def _dropped(ref) -> None:
 
 def _put_back() -> None:
     global until, _saved, _ours, _probe
-    if _saved is not None and _ours is not None and gc.get_threshold()[0] == _ours:  # (unless changed since)
+    if _still_ours():  # (unless the program changed them since)
         gc.set_threshold(*_saved)
     _saved = _ours = _probe = None
     until = 0
 
 
+def _still_ours() -> bool:
+    """Is the first threshold still as raised here (not changed by the program since)?"""
+    return _ours is not None and gc.get_threshold()[0] == _ours
+
+
 def _in_charge() -> bool:
-    """Are the thresholds still as raised here (not changed by the program since), with nothing of its own frozen?"""
-    return _ours is not None and gc.get_threshold()[0] == _ours and gc.isenabled() and gc.get_freeze_count() == 0
+    """Are the thresholds still ours, the collector on and nothing of the program's own frozen?"""
+    return _still_ours() and gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def _settle() -> None:

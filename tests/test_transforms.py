@@ -224,9 +224,7 @@ def test_the_cycle_collector_waits_while_a_graph_grows_and_is_restored_after_the
     assert not any(o is y for o in gc.get_objects(generation=2))
     # a large one (collector.MOVE_AT objects or more) joins the oldest generation unscanned: the next
     # allocation does not set off a pass over the whole graph (which would leave it in the middle one)
-    big = x
-    for _ in range(collector.MOVE_AT // 2):
-        big = ad.sin(big)
+    big = _sines(x, collector.MOVE_AT // 2)
     big.backward()
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
     assert any(o is big for o in gc.get_objects(generation=2))
@@ -270,7 +268,7 @@ def test_cyclic_garbage_made_beside_a_training_loop_is_collected(size):
     from adteach import collector
     gc.collect()
     n_ops = {"small graphs": 3, "large graphs": collector.MOVE_AT // 2,  # (three objects per operation)
-             "evaluation only": collector.PERIOD // 8}[size]  # (no backward: only the looks see the garbage)
+             "evaluation only": collector.PERIOD // 8}[size]  # (no backward: the thresholds come back when y is dropped)
     steps = 40
     left, history = [], []
     w = ad.Var(0.3)
