@@ -6,7 +6,8 @@ entries of ``TABLE`` and never re-derives anything.
 
 An entry holds:
 
-* ``fn``       -- how to compute the value (NumPy, or ``math`` for plain floats);
+* ``fn``       -- how to compute the value (NumPy, or ``math`` for plain floats:
+  ``prim.on_float`` is then the ``math`` function, which a plain float goes to directly);
 * ``partials`` -- for *elementwise* operations, one local partial derivative per
   input, ``d out / d input_i``, written with adteach's own functions (``cos``,
   ``mul``...). Because they are written with traced operations, the backward pass
@@ -36,8 +37,8 @@ input i: the chain, or the vjp). The reverse sweep (tape.py) and forward mode
 
 The functions students call (``ad.sin``, ``ad.exp``, ...) are at the bottom of
 this file. They accept plain numbers, NumPy arrays, ``Var`` (reverse mode) and
-``Dual`` (forward mode) alike: ``apply`` hands the work to whichever of those
-types is present, and plain numbers are simply computed.
+``Dual`` (forward mode) alike: each (made by ``_op``) hands the work to whichever
+of those types is present, and plain numbers are simply computed.
 
 Beside this file (machinery, not needed to follow the idea): errors.py holds the
 exception classes and ``evaluate``, which computes a value and turns a failure into
@@ -76,6 +77,10 @@ class Primitive:
     nargs: int | None = None  # None: as many as given (stack)
     multilinear: bool = False  # structural and linear in each input separately (matmul)
     jvp: Callable[..., Any] | None = None  # structural but not linear (max, logsumexp...): the tangent rule
+
+    def __post_init__(self):
+        # on_float: the value function for a plain float: fn, or the faster one it was made from (_unary)
+        object.__setattr__(self, "on_float", getattr(self.fn, "on_float", self.fn))
 
     @property
     def elementwise(self) -> bool:
@@ -165,8 +170,14 @@ def _define(name, fn, fmt, latex, **kw) -> Primitive:
 
 
 def _unary(math_fn, np_fn):
-    """A value function that is fast on plain floats and works on arrays."""
-    return lambda x: math_fn(x) if type(x) is float else np_fn(x)
+    """A value function that is fast on plain floats and works on arrays.
+
+    Its ``on_float`` (``math_fn``) is what ``prim.on_float`` calls on a plain float directly,
+    without this function's own call and test (a tenth of a million-operation chain's time).
+    """
+    fn = lambda x: math_fn(x) if type(x) is float else np_fn(x)
+    fn.on_float = math_fn
+    return fn
 
 
 # Overflow, one rule for floats and arrays: when a finite input gives a result too large
@@ -540,53 +551,63 @@ def _unbroadcast(g, shape):
 
 
 # --- dispatch: who computes an operation? ----------------------------------------
-def apply(prim: Primitive, *args, **aux):
-    """Apply a primitive to plain values, Vars or Duals.
+_NO_AUX = {}  # (never changed)
 
-    Types that take part in differentiation (``Var``, ``Dual``) define a
-    static method ``_ad_apply(prim, args, aux)`` and an ``_ad_priority``; the highest priority among
-    the arguments wins (a Dual may hold Vars inside, so Dual > Var). With none of
-    them present the value is just computed.
+
+def _op(prim: Primitive, aux=_NO_AUX):
+    """The function that applies ``prim`` (with these auxiliary arguments): ``ad.sin`` is ``_op(TABLE["sin"])``.
+
+    It looks at its arguments. Types that take part in differentiation (``Var``,
+    ``Dual``) define a static method ``_ad_apply(prim, args, aux)`` and an
+    ``_ad_priority``; the highest priority among the arguments wins (a Dual may hold
+    Vars inside, so Dual > Var) and computes the operation. With none of them present
+    the value is just computed (the partials in a reverse sweep: plain numbers).
     """
-    return _apply(prim, args, aux)
-
-
-def _apply(prim, args, aux):
-    """``apply`` with the arguments as one tuple (what the functions below call: no re-packing)."""
-    carrier = None
-    for a in args:
-        t = type(a)
-        if t is float:
-            continue  # a plain number, the most common argument
-        if hasattr(t, "_ad_apply") and (carrier is None or t._ad_priority > carrier._ad_priority):
-            carrier = t
-        elif t is np.ndarray and a.dtype == object:  # np.array([x, y]) of Vars: stack them, keep the derivatives
-            return _apply(prim, tuple([from_objects(b) for b in args]), aux)
-    if carrier is not None:
-        return carrier._ad_apply(prim, args, aux)
-    if prim.check is None and not aux:  # plain numbers, nothing to check: compute (the partials in a sweep)
-        try:
-            return prim.fn(*args)
-        except (ValueError, TypeError, ArithmeticError):
-            pass  # evaluate says what went wrong
-    return evaluate(prim, args, aux)
-
-
-def _op(prim: Primitive):
-    def op(*args, **aux):
-        return _apply(prim, args, aux)
-    op.__name__ = op.__qualname__ = prim.name
-    op.__doc__ = f"The primitive ``{prim.name}``: {prim.fmt.format('x', 'y', all='x, y', index='i')}."
+    def op(*args):
+        carrier = None
+        for a in args:
+            t = type(a)
+            if t is float:
+                continue  # a plain number, the most common argument
+            if hasattr(t, "_ad_apply") and (carrier is None or t._ad_priority > carrier._ad_priority):
+                carrier = t
+            elif t is np.ndarray and a.dtype == object:  # np.array([x, y]) of Vars: stack them, keep the derivatives
+                return _op(prim, aux)(*[from_objects(b) for b in args])
+        if carrier is not None:
+            return carrier._ad_apply(prim, args, aux)
+        if prim.check is None and not aux:  # plain numbers, nothing to check: compute
+            try:
+                return (prim.on_float if type(args[0]) is float else prim.fn)(*args)
+            except (ValueError, TypeError, ArithmeticError):
+                pass  # evaluate says what went wrong
+        return evaluate(prim, args, aux)
     return op
 
 
-add, sub, mul, div, neg, pow = (_op(TABLE[n]) for n in ("add", "sub", "mul", "div", "neg", "pow"))
-exp, log, sin, cos, tan, tanh = (_op(TABLE[n]) for n in ("exp", "log", "sin", "cos", "tan", "tanh"))
-sqrt, abs, sigmoid, relu, maximum, identity = (
-    _op(TABLE[n]) for n in ("sqrt", "abs", "sigmoid", "relu", "maximum", "identity"))
-minimum = _op(TABLE["minimum"])
-matmul = _op(TABLE["matmul"])
-_scatter = _op(TABLE["scatter"])
+def apply(prim: Primitive, *args, **aux):
+    """Apply a primitive to plain values, Vars or Duals, with auxiliary arguments (``axis=0``) if it takes any."""
+    return _op(prim, aux)(*args)
+
+
+def _public(name):
+    """``ad.sin`` and the like: the primitive's ``_op``, named and documented."""
+    prim = TABLE[name]
+    op = _op(prim)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"The primitive ``{name}``: {prim.fmt.format('x', 'y', all='x, y', index='i')}."
+    return op
+
+
+add, sub, mul, div, neg, pow = map(_public, ("add", "sub", "mul", "div", "neg", "pow"))
+exp, log, sin, cos, tan, tanh = map(_public, ("exp", "log", "sin", "cos", "tan", "tanh"))
+sqrt, abs, sigmoid, relu, maximum, minimum, identity = map(
+    _public, ("sqrt", "abs", "sigmoid", "relu", "maximum", "minimum", "identity"))
+matmul = _public("matmul")
+
+
+def _scatter(g, index, shape):
+    """A zero array of ``shape`` with ``g`` at ``index`` (getitem's vjp; its own vjp is getitem)."""
+    return apply(TABLE["scatter"], g, index=index, shape=shape)
 
 
 def broadcast_to(x, shape):

@@ -67,15 +67,7 @@ class Var(ArrayLike):
         self._n = _next_number()
         self._mark = self._adj = None
 
-    # --- recording an operation -------------------------------------------
-    @staticmethod
-    def _ad_apply(prim, args, aux):
-        """Compute ``prim`` on the arguments' values and record the new node."""
-        if len(args) == 1 and type(args[0]) is Var:  # sin(x), x.exp(), ...: one Var
-            return _record(prim, args, (args[0].value,), aux or None)
-        parents = tuple([a if type(a) is Var else _as_value(a, prim.name) for a in args])
-        values = [p.value if type(p) is Var else p for p in parents]
-        return _record(prim, parents, values, aux or None)
+    # (recording an operation: ``_record``, below the class; an operation on Vars calls it as ``Var._ad_apply``)
 
     # --- reverse mode ---------------------------------------------------------
     def backward(self, gradient=None, *, create_graph=False, accumulate=False):
@@ -157,7 +149,7 @@ class Var(ArrayLike):
         return _binary(POW, other, self)
 
     def __neg__(self):
-        return Var._ad_apply(NEG, (self,), {})
+        return _record(NEG, (self,), None)
 
     def __pos__(self):
         return self
@@ -166,21 +158,31 @@ class Var(ArrayLike):
 ADD, SUB, MUL, DIV, POW, NEG = (TABLE[n] for n in ("add", "sub", "mul", "div", "pow", "neg"))
 
 
-def _record(prim, parents, values, aux):
-    """Compute the value (with a clear error for bad input) and make the node."""
-    if prim.check is None and aux is None:
+def _record(prim, args, aux, values=None):
+    """Compute ``prim`` on the arguments' values (with a clear error for bad input) and record the new node.
+
+    An operation (``ad.sin``, primitives._op) calls it, as ``Var._ad_apply``, when a Var is
+    among the arguments; the operators (``_binary``) pass the values, already taken out of the Vars.
+    """
+    if values is None:
+        if len(args) == 1:  # sin(x), x.exp(), ...: one Var
+            values = (args[0].value,)
+        else:
+            args = tuple([a if type(a) is Var else _as_value(a, prim.name) for a in args])
+            values = [a.value if type(a) is Var else a for a in args]
+    if prim.check is None and not aux:
         try:
-            value = prim.fn(*values)
+            value = (prim.on_float if type(values[0]) is float else prim.fn)(*values)
         except (ValueError, TypeError, ArithmeticError):
-            value = evaluate(prim, values, {}, _names(parents))  # raises a clear error
+            value = evaluate(prim, values, {}, _names(args))  # raises a clear error
     else:
-        value = evaluate(prim, values, aux or {}, _names(parents))
+        value = evaluate(prim, values, aux or {}, _names(args))
     node = _new(Var)
     node.value = value
-    node.parents = parents
+    node.parents = args
     node.inputs = values
     node.prim = prim
-    node.aux = aux
+    node.aux = aux or None
     node.grad = node.name = node._mark = node._adj = None
     node._n = n = _next_number()
     if n >= collector.until:  # a graph is growing: the cycle collector waits, kept informed (collector.py)
@@ -188,6 +190,7 @@ def _record(prim, parents, values, aux):
     return node
 
 
+Var._ad_apply = staticmethod(_record)
 _new = object.__new__
 
 
@@ -196,13 +199,13 @@ def _binary(prim, a, b):
     ta, tb = type(a), type(b)
     if ta is Var:
         if tb is Var:
-            return _record(prim, (a, b), (a.value, b.value), None)
+            return _record(prim, (a, b), None, (a.value, b.value))
         if tb is float or tb is int:
             b = b if tb is float else float(b)
-            return _record(prim, (a, b), (a.value, b), None)
+            return _record(prim, (a, b), None, (a.value, b))
     elif tb is Var and (ta is float or ta is int):
         a = a if ta is float else float(a)
-        return _record(prim, (a, b), (a, b.value), None)
+        return _record(prim, (a, b), None, (a, b.value))
     return P.apply(prim, a, b)  # arrays, Duals, ...
 
 

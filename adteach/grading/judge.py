@@ -164,7 +164,7 @@ class _JudgeEnd(wire.Endpoint):
 
         prim = P.Primitive("student_call", lambda *vals, _v=None: _v, "student({all})", "student",
                            vjp=lambda g, i, *inputs, out=None, _v=None: pullback(g)[i])
-        return _record(prim, tuple(leaves), [leaf.value for leaf in leaves], {"_v": value})
+        return _record(prim, tuple(leaves), {"_v": value}, [leaf.value for leaf in leaves])
 
 
 def _has_var(obj, Var, depth=0):
