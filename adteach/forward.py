@@ -78,6 +78,7 @@ class Dual(ArrayLike):
 
     @staticmethod
     def _ad_apply(prim, args, aux):
+        aux = aux or {}  # (None: no auxiliary arguments)
         tag = max(a.tag for a in args if type(a) is Dual)  # the newest jvp is opened first
         mine = [type(a) is Dual and a.tag == tag for a in args]
         values = [a.value if m else a for a, m in zip(args, mine)]

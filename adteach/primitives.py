@@ -79,7 +79,8 @@ class Primitive:
     jvp: Callable[..., Any] | None = None  # structural but not linear (max, logsumexp...): the tangent rule
 
     def __post_init__(self):
-        # on_float: the value function for a plain float: fn, or the faster one it was made from (_unary)
+        # on_float: the value function for a plain float: fn, or the faster one it was made from (_unary);
+        # derived once, here (a test that swaps fn must make a new Primitive, dataclasses.replace)
         object.__setattr__(self, "on_float", getattr(self.fn, "on_float", self.fn))
 
     @property
@@ -551,17 +552,16 @@ def _unbroadcast(g, shape):
 
 
 # --- dispatch: who computes an operation? ----------------------------------------
-_NO_AUX = {}  # (never changed)
+def _op(prim: Primitive, aux=None):
+    """The function that applies ``prim`` (with these auxiliary arguments, ``axis=0``...).
 
-
-def _op(prim: Primitive, aux=_NO_AUX):
-    """The function that applies ``prim`` (with these auxiliary arguments): ``ad.sin`` is ``_op(TABLE["sin"])``.
-
-    It looks at its arguments. Types that take part in differentiation (``Var``,
-    ``Dual``) define a static method ``_ad_apply(prim, args, aux)`` and an
-    ``_ad_priority``; the highest priority among the arguments wins (a Dual may hold
-    Vars inside, so Dual > Var) and computes the operation. With none of them present
-    the value is just computed (the partials in a reverse sweep: plain numbers).
+    ``ad.sin`` is one of them (``_public("sin")``). It looks at its arguments. Types
+    that take part in differentiation (``Var``, ``Dual``) define a static method
+    ``_ad_apply(prim, args, aux)`` and an ``_ad_priority``; the highest priority among
+    the arguments wins (a Dual may hold Vars inside, so Dual > Var) and computes the
+    operation. A NumPy object array of Vars (``np.array([x, y])``) is stacked first,
+    so its derivatives are kept. With none of them present the value is just
+    computed (the partials in a reverse sweep: plain numbers).
     """
     def op(*args):
         carrier = None
@@ -572,21 +572,22 @@ def _op(prim: Primitive, aux=_NO_AUX):
             if hasattr(t, "_ad_apply") and (carrier is None or t._ad_priority > carrier._ad_priority):
                 carrier = t
             elif t is np.ndarray and a.dtype == object:  # np.array([x, y]) of Vars: stack them, keep the derivatives
+                # (a new op, not this one: an op that called itself would be a reference cycle per apply)
                 return _op(prim, aux)(*[from_objects(b) for b in args])
         if carrier is not None:
             return carrier._ad_apply(prim, args, aux)
-        if prim.check is None and not aux:  # plain numbers, nothing to check: compute
+        if args and prim.check is None and aux is None:  # plain numbers, nothing to check: compute
             try:
                 return (prim.on_float if type(args[0]) is float else prim.fn)(*args)
             except (ValueError, TypeError, ArithmeticError):
                 pass  # evaluate says what went wrong
-        return evaluate(prim, args, aux)
+        return evaluate(prim, args, aux or {})
     return op
 
 
 def apply(prim: Primitive, *args, **aux):
     """Apply a primitive to plain values, Vars or Duals, with auxiliary arguments (``axis=0``) if it takes any."""
-    return _op(prim, aux)(*args)
+    return _op(prim, aux or None)(*args)
 
 
 def _public(name):

@@ -67,7 +67,8 @@ class Var(ArrayLike):
         self._n = _next_number()
         self._mark = self._adj = None
 
-    # (recording an operation: ``_record``, below the class; an operation on Vars calls it as ``Var._ad_apply``)
+    # Recording an operation: ``Var._ad_apply``, what an operation calls when a Var carries it,
+    # is ``_record``, defined below the class.
 
     # --- reverse mode ---------------------------------------------------------
     def backward(self, gradient=None, *, create_graph=False, accumulate=False):
@@ -161,16 +162,18 @@ ADD, SUB, MUL, DIV, POW, NEG = (TABLE[n] for n in ("add", "sub", "mul", "div", "
 def _record(prim, args, aux, values=None):
     """Compute ``prim`` on the arguments' values (with a clear error for bad input) and record the new node.
 
-    An operation (``ad.sin``, primitives._op) calls it, as ``Var._ad_apply``, when a Var is
-    among the arguments; the operators (``_binary``) pass the values, already taken out of the Vars.
+    ``args`` are the operation's arguments; they become the node's parents. An operation
+    (``ad.sin``: primitives._op) calls this, as ``Var._ad_apply``, when a Var carries it (the
+    highest priority among the arguments); the operators (``_binary``) pass the values too,
+    already taken out of the Vars.
     """
     if values is None:
-        if len(args) == 1:  # sin(x), x.exp(), ...: one Var
+        if len(args) == 1:  # sin(x), x.exp(), ...: one argument, so the Var that carries the operation
             values = (args[0].value,)
         else:
             args = tuple([a if type(a) is Var else _as_value(a, prim.name) for a in args])
             values = [a.value if type(a) is Var else a for a in args]
-    if prim.check is None and not aux:
+    if prim.check is None and aux is None:
         try:
             value = (prim.on_float if type(values[0]) is float else prim.fn)(*values)
         except (ValueError, TypeError, ArithmeticError):
@@ -182,7 +185,7 @@ def _record(prim, args, aux, values=None):
     node.parents = args
     node.inputs = values
     node.prim = prim
-    node.aux = aux or None
+    node.aux = aux
     node.grad = node.name = node._mark = node._adj = None
     node._n = n = _next_number()
     if n >= collector.until:  # a graph is growing: the cycle collector waits, kept informed (collector.py)

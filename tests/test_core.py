@@ -276,6 +276,20 @@ def test_the_machinery_lives_beside_the_core_under_its_old_names_too():
         errors.as_value("1.0", "exp")
 
 
+def test_an_operation_with_no_arguments_or_unknown_keywords_says_which():
+    """Empty argument lists (stacking an empty list from a loop) reach the clear error, not an IndexError."""
+    with pytest.raises(ad.DomainError, match="stack: need at least one array"):
+        ad.stack([])
+    with pytest.raises(ad.DomainError, match="stack: need at least one array"):
+        ad.grad(lambda x: ad.stack([x * k for k in range(0)]))(1.0)
+    with pytest.raises(ad.ADTypeError, match="sin: unsupported input types"):
+        ad.sin()
+    with pytest.raises(ad.ADTypeError, match="add: unsupported input types"):
+        ad.add()
+    with pytest.raises(TypeError, match=r"sin\(\) got an unexpected keyword argument 'x'"):
+        ad.sin(x=1.0)  # (it once computed sin(1.0) silently, ignoring the name)
+
+
 def test_one_rule_per_edge_serves_both_modes():
     """The sweep and forward mode call the rules each primitive builds from its table entry."""
     mul = ad.TABLE["mul"]
