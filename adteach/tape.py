@@ -167,15 +167,18 @@ def _record(prim, args, aux, values=None):
     highest priority among the arguments); the operators (``_binary``) pass the values too,
     already taken out of the Vars.
     """
+    fn = prim.fn
     if values is None:
         if len(args) == 1:  # sin(x), x.exp(), ...: one argument, so the Var that carries the operation
             values = (args[0].value,)
+            if type(values[0]) is float:
+                fn = prim.on_float  # (math.sin itself, not the float-or-array function around it)
         else:
             args = tuple([a if type(a) is Var else _as_value(a, prim.name) for a in args])
             values = [a.value if type(a) is Var else a for a in args]
     if prim.check is None and aux is None:
         try:
-            value = (prim.on_float if type(values[0]) is float else prim.fn)(*values)
+            value = fn(*values)
         except (ValueError, TypeError, ArithmeticError):
             value = evaluate(prim, values, {}, _names(args))  # raises a clear error
     else:
