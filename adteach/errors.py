@@ -73,14 +73,14 @@ def _clip(x, n=60):
 
 
 def evaluate(prim, values, aux, names=None):
-    """Compute a primitive's value from plain numbers, with a clear error on bad input."""
+    """Compute a primitive's value from plain numbers, with a clear error on bad input (``aux``: None or a dict)."""
     if prim.check is not None:
         problem = prim.check(*values)
         if problem:
             cls = ShapeError if isinstance(problem, ShapeProblem) else DomainError
             raise _error(cls, prim, problem, values, names)
     try:
-        return prim.fn(*values, **aux)
+        return prim.fn(*values, **(aux or {}))
     except np.exceptions.AxisError as exc:
         raise _error(ShapeError, prim, str(exc), values, names) from None
     except ValueError as exc:

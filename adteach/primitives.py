@@ -581,7 +581,7 @@ def _op(prim: Primitive, aux=None):
                 return (prim.on_float if type(args[0]) is float else prim.fn)(*args)
             except (ValueError, TypeError, ArithmeticError):
                 pass  # evaluate says what went wrong
-        return evaluate(prim, args, aux or {})
+        return evaluate(prim, args, aux)
     return op
 
 

@@ -180,9 +180,9 @@ def _record(prim, args, aux, values=None):
         try:
             value = fn(*values)
         except (ValueError, TypeError, ArithmeticError):
-            value = evaluate(prim, values, {}, _names(args))  # raises a clear error
+            value = evaluate(prim, values, None, _names(args))  # raises a clear error
     else:
-        value = evaluate(prim, values, aux or {}, _names(args))
+        value = evaluate(prim, values, aux, _names(args))
     node = _new(Var)
     node.value = value
     node.parents = args

@@ -333,9 +333,7 @@ def test_the_collector_waits_only_while_the_graph_lives():
     with pytest.raises(ad.DomainError):
         ad.grad(lambda t: ad.log(_sines(t, n) - 1.0))(0.5)
     assert gc.get_threshold() == before
-    long = ad.Var(0.5)  # a graph that outlives the looks: the latest node looked at is the one that counts
-    for _ in range(collector.PERIOD + 10):
-        long = ad.sin(long)
+    long = _sines(ad.Var(0.5), collector.PERIOD + 10)  # a graph that outlives the looks: the latest node looked at counts
     assert gc.get_threshold()[0] == before[0] * collector.FACTOR
     del long
     assert gc.get_threshold() == before
